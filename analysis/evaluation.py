@@ -1,0 +1,103 @@
+"""Compare an analysis with ground truth: rep detection, metric errors, flag precision/recall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.results import SessionResult
+
+CORE_FLAGS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift", "velocity_loss")
+METRICS = ("mean_velocity_mps", "peak_velocity_mps", "rom_m", "peak_lumbar_flexion_deg",
+           "peak_trunk_inclination_deg", "bar_drift_m", "concentric_start_s", "concentric_end_s")
+
+
+@dataclass
+class Scores:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    errors: dict[str, list[float]] = field(default_factory=dict)
+    flags: dict[str, list[int]] = field(default_factory=dict)  # name -> [tp, fp, fn]
+
+    def add(self, other: "Scores") -> None:
+        self.tp += other.tp
+        self.fp += other.fp
+        self.fn += other.fn
+        for k, v in other.errors.items():
+            self.errors.setdefault(k, []).extend(v)
+        for k, v in other.flags.items():
+            acc = self.flags.setdefault(k, [0, 0, 0])
+            for i in range(3):
+                acc[i] += v[i]
+
+    @property
+    def f1(self) -> float:
+        d = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / d if d else 1.0
+
+    def bias(self, k: str) -> float:
+        e = self.errors.get(k, [])
+        return float(np.mean(e)) if e else float("nan")
+
+    def rmse(self, k: str) -> float:
+        e = self.errors.get(k, [])
+        return float(np.sqrt(np.mean(np.square(e)))) if e else float("nan")
+
+    def precision_recall(self, name: str) -> tuple[float, float]:
+        tp, fp, fn = self.flags.get(name, [0, 0, 0])
+        p = tp / (tp + fp) if tp + fp else float("nan")
+        r = tp / (tp + fn) if tp + fn else float("nan")
+        return p, r
+
+
+def match_reps(result: SessionResult, truth: list[dict]) -> list[tuple[dict | None, object | None]]:
+    """Pair detected and true reps whose concentric windows overlap by more than half."""
+    pairs = []
+    used = set()
+    for t in truth:
+        best, best_ov = None, 0.0
+        for k, r in enumerate(result.reps):
+            if k in used:
+                continue
+            ov = min(t["concentric_end_s"], r.concentric_end_s) - max(t["concentric_start_s"], r.concentric_start_s)
+            dur = t["concentric_end_s"] - t["concentric_start_s"]
+            if ov > 0.5 * dur and ov > best_ov:
+                best, best_ov = k, ov
+        if best is None:
+            pairs.append((t, None))
+        else:
+            used.add(best)
+            pairs.append((t, result.reps[best]))
+    pairs += [(None, r) for k, r in enumerate(result.reps) if k not in used]
+    return pairs
+
+
+def score(result: SessionResult, truth: list[dict]) -> Scores:
+    s = Scores()
+    for t, r in match_reps(result, truth):
+        if t is None:
+            s.fp += 1
+            continue
+        if r is None:
+            s.fn += 1
+            for f in CORE_FLAGS:
+                if f in t["flags"]:
+                    s.flags.setdefault(f, [0, 0, 0])[2] += 1
+            continue
+        s.tp += 1
+        gap = any("gap" in q for q in r.quality)
+        for m in METRICS:
+            tv, rv = t.get(m), getattr(r, m)
+            if tv is None or rv is None or gap:
+                continue
+            s.errors.setdefault(m, []).append(float(rv) - float(tv))
+        names = set(r.flag_names)
+        for f in CORE_FLAGS:
+            acc = s.flags.setdefault(f, [0, 0, 0])
+            inT, inR = f in t["flags"], f in names
+            acc[0] += inT and inR
+            acc[1] += inR and not inT
+            acc[2] += inT and not inR
+    return s

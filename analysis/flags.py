@@ -1,0 +1,69 @@
+"""Form flags: rules over per-rep metrics, with explanations and coaching cues from the threshold file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from analysis.config import Thresholds
+
+FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
+              "lockout_hyperextension", "bar_drift", "velocity_loss")
+
+
+def velocity_loss_pct(mean_velocity_mps: np.ndarray) -> np.ndarray:
+    """Velocity loss of each rep against the fastest rep of the same set, in percent."""
+    mv = np.asarray(mean_velocity_mps, dtype=float)
+    if mv.size == 0 or not np.isfinite(mv).any():
+        return np.full(mv.shape, np.nan)
+    best = np.nanmax(mv)
+    return 100.0 * (best - mv) / best
+
+
+def _get(rep: Mapping, key: str) -> float | None:
+    v = rep.get(key)
+    if v is None:
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str, float]:
+    """Return {flag name: the value that triggered it} for one rep's metrics.
+
+    Metrics that are missing (None/NaN: no sensor, or not measurable) never raise a flag.
+    """
+    out: dict[str, float] = {}
+    hinge = exercise in ("deadlift", "romanian_deadlift", "squat")
+    v = _get(rep, "velocity_loss_pct")
+    if v is not None and v >= th["velocity_loss"]["threshold_pct"]:
+        out["velocity_loss"] = v
+    v = _get(rep, "peak_lumbar_flexion_deg")
+    if hinge and v is not None and v >= th["lumbar_flexion"]["peak_deg"]:
+        out["lumbar_flexion"] = v
+    v = _get(rep, "lumbar_flexion_rise_deg")
+    if hinge and v is not None and v >= th["lumbar_flexion_drift"]["rise_deg"]:
+        out["lumbar_flexion_drift"] = v
+    v = _get(rep, "hip_rise_deg")
+    if exercise in ("deadlift", "squat") and v is not None and v >= th["hips_rise_early"]["trunk_rise_deg"]:
+        out["hips_rise_early"] = v
+    lean = _get(rep, "lockout_lean_back_deg")
+    ext = _get(rep, "lockout_lumbar_extension_deg")
+    lk = th["lockout_hyperextension"]
+    if hinge and ((lean is not None and lean >= lk["lean_back_deg"]) or
+                  (ext is not None and ext >= lk["lumbar_extension_deg"])):
+        out["lockout_hyperextension"] = max(x for x in (lean, ext) if x is not None)
+    v = _get(rep, "bar_drift_m")
+    if v is not None and v >= th["bar_drift"]["max_m"]:
+        out["bar_drift"] = v
+    return out
+
+
+def describe(flag: str, value: float, th: Thresholds) -> tuple[str, str]:
+    """Plain-language explanation and coaching cue of a raised flag."""
+    sec = dict(th[flag])
+    fields = {k: v for k, v in sec.items() if isinstance(v, (int, float))}
+    fields.update(value=value, value_cm=value * 100, max_cm=sec.get("max_m", 0) * 100,
+                  early_pct=100 * sec.get("early_fraction", 0))
+    return sec["explanation"].format(**fields), sec["cue"]

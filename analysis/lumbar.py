@@ -1,0 +1,82 @@
+"""Trunk inclination and lumbar flexion in the body's sagittal plane.
+
+Each lumbar sensor gives world-up in its own frame (`Attitude.up_sf`). At quiet upright standing at
+the start of the recording, that direction is the segment's long axis `axis_sf`. The
+medio-lateral axis `ml_sf` (about which the segment pitches forward) is found from the data: it is
+the mean direction of axis_sf x up_sf over the samples where the segment bends far forward.
+The segment's sagittal inclination is the signed angle from axis_sf to up_sf about ml_sf, after
+projecting both onto the sagittal plane: positive forward, zero at standing.
+
+Lumbar flexion = inclination of the upper sensor (T12/L1) - inclination of the lower sensor
+(S1/S2). Only tilt enters, never heading, so turning around and walking between sets do not
+disturb it, and each sensor may be mounted in any orientation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.imu import FloatArray
+from analysis.orientation import Attitude, still_periods
+
+
+@dataclass(frozen=True)
+class SagittalFrame:
+    axis_sf: FloatArray  # segment long axis (world-up at standing), sensor frame
+    ml_sf: FloatArray  # medio-lateral axis, sensor frame; rotation about it = forward bend
+    standing_s: tuple[float, float]  # the quiet-standing period used as zero
+    warnings: tuple[str, ...]
+
+
+def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float) -> tuple[FloatArray, tuple[float, float], list[str]]:
+    """Long axis from the first quiet standing period (>= 1 s within the first 60 s)."""
+    warnings = []
+    periods = still_periods(att, fs_hz, min_s=1.0)
+    early = [(a, b) for a, b in periods if t_s[a] - t_s[0] < 60.0]
+    if early:
+        a, b = early[0]
+    elif periods:
+        a, b = max(periods, key=lambda p: p[1] - p[0])
+        warnings.append("no quiet standing in the first minute: the zero of flexion and inclination "
+                        f"is taken from the still period at {t_s[a]:.1f} s")
+    else:
+        a, b = 0, min(len(t_s), int(fs_hz))
+        warnings.append("no still period found: the zero of flexion and inclination is the first second")
+    axis = att.up_sf[a:b].mean(axis=0)
+    return axis / np.linalg.norm(axis), (float(t_s[a]), float(t_s[b - 1])), warnings
+
+
+def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0) -> SagittalFrame:
+    axis, standing, warnings = standing_reference(att, t_s, fs_hz)
+    cr = np.cross(axis, att.up_sf)
+    s = np.linalg.norm(cr, axis=1)
+    bent = s > np.sin(np.deg2rad(min_bend_deg))
+    if np.count_nonzero(bent) < 0.5 * fs_hz:
+        bent = s > np.sin(np.deg2rad(8.0))
+        warnings.append("little forward bending seen: the sagittal plane is less certain")
+    if not bent.any():
+        # no bending at all: any horizontal axis; inclination will stay near zero
+        ml = np.cross(axis, [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0])
+        return SagittalFrame(axis, ml / np.linalg.norm(ml), standing, tuple(warnings))
+    dirs = cr[bent] / s[bent, None]
+    # the dominant direction is forward bending; backward lean points the other way
+    ref = dirs[np.argmax(s[bent])]
+    signs = np.sign(dirs @ ref)
+    ml = (dirs * (signs * s[bent])[:, None]).sum(axis=0)
+    forward = signs > 0
+    if np.sum(s[bent][forward]) < np.sum(s[bent][~forward]):
+        ml = -ml
+    ml -= axis * np.dot(ml, axis)
+    return SagittalFrame(axis, ml / np.linalg.norm(ml), standing, tuple(warnings))
+
+
+def inclination_deg(up_sf: np.ndarray, frame: SagittalFrame) -> np.ndarray:
+    """Signed sagittal inclination of the segment from standing, degrees, forward positive."""
+    ml = frame.ml_sf
+    a = frame.axis_sf - ml * np.dot(frame.axis_sf, ml)
+    u = up_sf - np.outer(up_sf @ ml, ml)
+    sin = np.cross(a, u) @ ml
+    cos = u @ a
+    return np.rad2deg(np.arctan2(sin, cos))

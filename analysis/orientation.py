@@ -1,0 +1,193 @@
+"""Still periods, gyro bias, and the direction of gravity in the sensor frame.
+
+No magnetometer (gym steel distorts it), so heading is not observable: everything downstream uses
+the tilt (world "up" in the sensor frame) and, within a rep, a gyro-propagated frame.
+
+The tilt comes from a two-pass (forward and backward in time) Mahony-style complementary filter
+over the bias-corrected gyroscope, pulled towards the accelerometer's direction with a gain that
+is high while the sensor is still and low while it moves. Linear acceleration during a lift
+integrates to zero between rest and rest, so its pull on the tilt stays small; averaging the two
+passes cancels the filter's lag.
+
+Quaternions are scalar-first (w, x, y, z) and rotate sensor-frame vectors into the world frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+from analysis.config import PipelineSettings
+from analysis.imu import FloatArray
+from analysis.timebase import UniformStream
+from analysis.units import G0_MPS2
+
+
+@dataclass(frozen=True)
+class Attitude:
+    """Per-sample attitude on a uniform stream's grid."""
+
+    up_sf: FloatArray  # (N, 3) unit world-up in the sensor frame (two-pass estimate)
+    quat_ws: FloatArray  # (N, 4) forward-pass attitude, sensor -> world, arbitrary heading
+    still: np.ndarray  # (N,) bool
+    gyro_bias_sf_rps: FloatArray  # (N, 3) bias that was removed
+    gravity_mps2: FloatArray  # (N,) local |specific force| at rest (absorbs accelerometer scale)
+    n_still_periods: int
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open index ranges where mask is True."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
+                 settings: PipelineSettings = PipelineSettings()) -> np.ndarray:
+    """True where the sensor rests: low rotation, and a specific force that is steady and equal
+    to the local gravity magnitude measured in the neighbouring long rests.
+
+    Thresholds adapt to the sensor's own noise floor (the quietest windows of the recording), so
+    a noisy sensor still finds its rests, and a smooth, sustained acceleration during a lift is
+    not mistaken for rest."""
+    w = max(3, int(round(settings.still_window_s * fs_hz)))
+    gyro_rough = gyro_sf_rps - np.median(gyro_sf_rps, axis=0)
+    gmag = np.linalg.norm(gyro_rough, axis=1)
+    amag = np.linalg.norm(acc_sf_mps2, axis=1)
+    a_mean = uniform_filter1d(amag, w, mode="nearest")
+    a_var = uniform_filter1d(amag**2, w, mode="nearest") - a_mean**2
+    a_std = np.sqrt(np.maximum(a_var, 0.0))
+    noise = float(np.quantile(a_std, 0.05))
+    std_lim = max(settings.still_acc_dev_g * G0_MPS2 / 3, 4.0 * noise) if noise < 0.05 * G0_MPS2 else 0.05 * G0_MPS2
+    std_lim = min(std_lim, max(3.0 * noise, 0.02))
+    g_mov = maximum_filter1d(gmag, w, mode="nearest")
+    cand = (g_mov < np.deg2rad(settings.still_gyro_dps)) & (a_std < std_lim)
+    cand &= np.abs(a_mean - np.median(amag)) < 0.1 * G0_MPS2
+    # local gravity from long candidate rests; short ones must match it closely
+    runs = _runs(cand)
+    long_runs = [(a, b) for a, b in runs if b - a >= int(1.0 * fs_hz)]
+    if not long_runs:
+        return cand
+    centers = [0.5 * (a + b) for a, b in long_runs]
+    g_local = np.interp(np.arange(len(amag)), centers, [float(np.mean(amag[a:b])) for a, b in long_runs])
+    tol = max(0.01 * G0_MPS2, 4.0 * noise)
+    still = np.zeros_like(cand)
+    for a, b in runs:
+        if b - a >= int(1.0 * fs_hz) or abs(float(np.mean(amag[a:b] - g_local[a:b]))) < tol:
+            still[a:b] = True
+    return still
+
+
+def _interp_per_period(values: list[np.ndarray], centers: list[float], n: int, default) -> np.ndarray:
+    if not centers:
+        return np.tile(default, (n, 1)) if np.ndim(default) else np.full(n, default)
+    v = np.asarray(values)
+    x = np.arange(n)
+    if v.ndim == 1:
+        return np.interp(x, centers, v)
+    return np.column_stack([np.interp(x, centers, v[:, k]) for k in range(v.shape[1])])
+
+
+@njit(cache=True)
+def _mahony(gyro, acc, dt, gain, q0):  # pragma: no cover - compiled
+    n = gyro.shape[0]
+    out = np.empty((n, 4))
+    qw, qx, qy, qz = q0[0], q0[1], q0[2], q0[3]
+    for i in range(n):
+        ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
+        an = np.sqrt(ax * ax + ay * ay + az * az)
+        ex = ey = ez = 0.0
+        if an > 0.0:
+            ax /= an
+            ay /= an
+            az /= an
+            vx = 2.0 * (qx * qz - qw * qy)
+            vy = 2.0 * (qw * qx + qy * qz)
+            vz = qw * qw - qx * qx - qy * qy + qz * qz
+            ex = ay * vz - az * vy
+            ey = az * vx - ax * vz
+            ez = ax * vy - ay * vx
+        k = gain[i]
+        wx = gyro[i, 0] + k * ex
+        wy = gyro[i, 1] + k * ey
+        wz = gyro[i, 2] + k * ez
+        th = np.sqrt(wx * wx + wy * wy + wz * wz) * dt
+        if th > 1e-12:
+            s = np.sin(0.5 * th) / (th / dt)
+            c = np.cos(0.5 * th)
+            dx, dy, dz = wx * s, wy * s, wz * s
+            nw = qw * c - qx * dx - qy * dy - qz * dz
+            nx = qw * dx + qx * c + qy * dz - qz * dy
+            ny = qw * dy - qx * dz + qy * c + qz * dx
+            nz = qw * dz + qx * dy - qy * dx + qz * c
+            nn = np.sqrt(nw * nw + nx * nx + ny * ny + nz * nz)
+            qw, qx, qy, qz = nw / nn, nx / nn, ny / nn, nz / nn
+        out[i, 0] = qw
+        out[i, 1] = qx
+        out[i, 2] = qy
+        out[i, 3] = qz
+    return out
+
+
+def quat_from_up(up_sf: np.ndarray) -> np.ndarray:
+    """A sensor->world quaternion whose world z is `up_sf` (heading arbitrary)."""
+    u = up_sf / np.linalg.norm(up_sf)
+    z = np.array([0.0, 0.0, 1.0])
+    # rotation taking u (sensor frame) to z (world)
+    c = float(np.dot(u, z))
+    axis = np.cross(u, z)
+    s = np.linalg.norm(axis)
+    if s < 1e-9:
+        return np.array([1.0, 0.0, 0.0, 0.0]) if c > 0 else np.array([0.0, 1.0, 0.0, 0.0])
+    axis /= s
+    ang = np.arctan2(s, c)
+    return np.concatenate([[np.cos(ang / 2)], np.sin(ang / 2) * axis])
+
+
+def up_from_quat(q: np.ndarray) -> np.ndarray:
+    """World up (0, 0, 1) expressed in the sensor frame, for (N, 4) quaternions."""
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    return np.column_stack([2 * (x * z - w * y), 2 * (w * x + y * z), w * w - x * x - y * y + z * z])
+
+
+def rotate_to_world(q: np.ndarray, v_sf: np.ndarray) -> np.ndarray:
+    """Rotate (N, 3) sensor-frame vectors by (N, 4) quaternions into the world frame."""
+    w = q[:, :1]
+    u = q[:, 1:]
+    t = 2.0 * np.cross(u, v_sf)
+    return v_sf + w * t + np.cross(u, t)
+
+
+def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSettings()) -> Attitude:
+    """Still periods, gyro bias, local gravity and tilt for one uniformly sampled stream."""
+    n = len(s)
+    still = detect_still(s.acc_sf_mps2, s.gyro_sf_rps, s.fs_hz, settings) & s.valid
+    min_len = int(0.4 * s.fs_hz)
+    periods = [(a, b) for a, b in _runs(still) if b - a >= min_len]
+    amag = np.linalg.norm(s.acc_sf_mps2, axis=1)
+    centers = [0.5 * (a + b - 1) for a, b in periods]
+    bias = _interp_per_period([np.median(s.gyro_sf_rps[a:b], axis=0) for a, b in periods], centers, n,
+                              np.zeros(3))
+    grav = _interp_per_period([float(np.mean(amag[a:b])) for a, b in periods], centers, n, G0_MPS2)
+    gyro = s.gyro_sf_rps - bias
+    dt = 1.0 / s.fs_hz
+    gain = np.where(still, settings.tilt_gain_still_per_s, settings.tilt_gain_per_s)
+    # trust the accelerometer less when the specific force is far from 1 g (impacts, jumps)
+    gain = gain * (np.abs(amag - grav) < 0.5 * G0_MPS2)
+    first = periods[0] if periods else (0, min(n, int(s.fs_hz)))
+    q0 = quat_from_up(np.mean(s.acc_sf_mps2[first[0]:first[1]], axis=0))
+    q_f = _mahony(gyro, s.acc_sf_mps2, dt, gain, q0)
+    # backward pass: time reversed, so rotation rates change sign
+    q_b = _mahony(-gyro[::-1].copy(), s.acc_sf_mps2[::-1].copy(), dt, gain[::-1].copy(), q_f[-1].copy())[::-1]
+    up = up_from_quat(q_f) + up_from_quat(q_b)
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    return Attitude(up_sf=up, quat_ws=q_f, still=still, gyro_bias_sf_rps=bias, gravity_mps2=grav,
+                    n_still_periods=len(periods))
+
+
+def still_periods(att: Attitude, fs_hz: float, min_s: float = 0.4) -> list[tuple[int, int]]:
+    return [(a, b) for a, b in _runs(att.still) if b - a >= int(min_s * fs_hz)]

@@ -1,0 +1,196 @@
+"""The analysis pipeline: a Session in, a SessionResult out. No file access, no plotting."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.bar import BarTrack, horizontal_drift, track_bar
+from analysis.config import PipelineSettings, Thresholds, load_thresholds
+from analysis.flags import describe, evaluate_rep_flags, velocity_loss_pct
+from analysis.imu import Role, Session
+from analysis.lumbar import SagittalFrame, inclination_deg, sagittal_frame
+from analysis.orientation import Attitude, estimate_attitude, still_periods
+from analysis.results import FlagResult, RepResult, SensorSummary, SessionResult, SetResult
+from analysis.segmentation import RepWindow, find_reps
+from analysis.timebase import UniformStream, to_uniform
+
+
+@dataclass
+class Series:
+    """Time series kept for reports (on the bar grid where there is a bar)."""
+
+    bar: BarTrack | None
+    t_s: np.ndarray | None  # lumbar grid (upper or only sensor)
+    trunk_inclination_deg: np.ndarray | None
+    lumbar_flexion_deg: np.ndarray | None
+    bar_paths: dict[tuple[int, int], np.ndarray]
+
+
+def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[UniformStream, Attitude]:
+    u = to_uniform(session.streams[role])
+    return u, estimate_attitude(u, settings)
+
+
+def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
+            thresholds: Thresholds | None = None, loads_kg: dict[int, float] | None = None) -> SessionResult:
+    th = thresholds or load_thresholds()
+    t_start = time.perf_counter()
+    warnings = list(session.warnings)
+    prepared: dict[Role, tuple[UniformStream, Attitude]] = {}
+    for role in session.streams:
+        prepared[role] = _prepare(session, role, settings)
+    sensors = []
+    for role, (u, att) in prepared.items():
+        sensors.append(SensorSummary(role.value, len(session.streams[role]), round(u.fs_hz, 3),
+                                     float(len(u) / u.fs_hz), u.regularized, list(u.gaps_s),
+                                     att.n_still_periods))
+        if u.regularized:
+            warnings.append(f"{role.value}: timestamps were irregular (BLE batching?); "
+                            f"re-timed from the sample count at {u.fs_hz:.1f} Hz")
+        if u.gaps_s:
+            total = sum(b - a for a, b in u.gaps_s)
+            warnings.append(f"{role.value}: {len(u.gaps_s)} gap(s) in the data, {total:.2f} s in total")
+        if att.n_still_periods == 0:
+            warnings.append(f"{role.value}: never still; gyro bias and gravity could not be calibrated")
+    t_prep = time.perf_counter()
+
+    # --- lumbar -------------------------------------------------------------------------------
+    frames: dict[Role, tuple[np.ndarray, np.ndarray, SagittalFrame]] = {}
+    for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
+        if role in prepared:
+            u, att = prepared[role]
+            fr = sagittal_frame(att, u.t_s, u.fs_hz)
+            frames[role] = (u.t_s, inclination_deg(att.up_sf, fr), fr)
+            warnings.extend(f"{role.value}: {w}" for w in fr.warnings)
+    top_role = Role.LUMBAR_UPPER if Role.LUMBAR_UPPER in frames else (Role.LUMBAR_LOWER if frames else None)
+    has_flexion = Role.LUMBAR_UPPER in frames and Role.LUMBAR_LOWER in frames
+    if frames and not has_flexion:
+        warnings.append("one lumbar sensor: trunk inclination is reported, lumbar flexion needs both "
+                        "lumbar_upper and lumbar_lower")
+    t_lum = incl = flex = None
+    if top_role is not None:
+        t_lum, incl, _ = frames[top_role]
+        if has_flexion:
+            t_lo, incl_lo, _ = frames[Role.LUMBAR_LOWER]
+            flex = incl - np.interp(t_lum, t_lo, incl_lo)
+
+    # --- bar ----------------------------------------------------------------------------------
+    reps: list[RepResult] = []
+    track = None
+    paths: dict[tuple[int, int], np.ndarray] = {}
+    if Role.BAR in prepared:
+        u, att = prepared[Role.BAR]
+        if u.fs_hz < th["quality"]["min_rate_for_velocity_hz"]:
+            warnings.append(f"bar: {u.fs_hz:.0f} Hz is below {th['quality']['min_rate_for_velocity_hz']:.0f} Hz; "
+                            "reps are counted but velocities are less exact")
+        track = track_bar(u, att)
+        windows = find_reps(track, session.exercise, settings)
+        for w in windows:
+            rep = _bar_metrics(track, w)
+            paths[(w.set_no, w.rep_no)] = _path(track, w)
+            if t_lum is not None:
+                _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
+            reps.append(rep)
+        if not windows:
+            warnings.append("no reps found in this session")
+    else:
+        warnings.append("no bar sensor: reps and bar velocity need a sensor on the bar")
+    t_bar = time.perf_counter()
+
+    sets = _sets_and_flags(reps, session.exercise, th, loads_kg or {})
+    series = Series(track, t_lum, incl, flex, paths)
+    return SessionResult(
+        exercise=session.exercise, source=session.source, reps=reps, sets=sets, warnings=warnings,
+        sensors=sensors, thresholds_version=str(th.get("version", "")), has_lumbar_flexion=has_flexion,
+        has_trunk_inclination=top_role is not None,
+        timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series)
+
+
+def _interp_at(t_query: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.interp(t_query, t, y)
+
+
+def _bar_metrics(track: BarTrack, w: RepWindow) -> RepResult:
+    t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
+    z0, z1 = np.interp([w.concentric_start_s, w.concentric_end_s], t, z)
+    dur = w.concentric_end_s - w.concentric_start_s
+    rom = float(z1 - z0)
+    i0, i1 = w.i_start, w.i_end
+    drift, _ = horizontal_drift(track, max(i0 - 1, 0), i1)
+    quality = []
+    if not track.valid[max(i0 - 1, 0):i1 + 1].all():
+        quality.append("data gap during the concentric phase: velocity and range of motion are uncertain")
+    return RepResult(
+        set=w.set_no, rep=w.rep_no, concentric_start_s=w.concentric_start_s,
+        concentric_end_s=w.concentric_end_s, peak_velocity_time_s=w.peak_velocity_s,
+        eccentric_start_s=w.eccentric_start_s, eccentric_end_s=w.eccentric_end_s,
+        lockout_end_s=w.lockout_end_s, mean_velocity_mps=rom / dur if dur > 0 else float("nan"),
+        peak_velocity_mps=float(v[i0:i1 + 1].max()), rom_m=rom,
+        time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
+        quality=quality)
+
+
+def _path(track: BarTrack, w: RepWindow) -> np.ndarray:
+    i0, i1 = max(w.i_start - 1, 0), w.i_end
+    _, p = horizontal_drift(track, i0, i1)
+    z = track.pos_z_wf_m[i0:i1 + 1] - track.pos_z_wf_m[i0]
+    # horizontal along the path's main direction, so the sagittal picture is 2-D
+    d = p - np.linspace(0, 1, len(p))[:, None] * p[-1]
+    axis = d[np.argmax(np.linalg.norm(d, axis=1))]
+    nrm = np.linalg.norm(axis)
+    x = d @ (axis / nrm) if nrm > 0 else np.zeros(len(p))
+    return np.column_stack([x, z])
+
+
+def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, flex, th) -> None:
+    t = track.t_s[w.i_start:w.i_end + 1]
+    if len(t) < 2 or t[0] < t_lum[0] or t[-1] > t_lum[-1]:
+        rep.quality.append("lumbar data does not cover this rep")
+        return
+    inc = _interp_at(t, t_lum, incl)
+    rep.peak_trunk_inclination_deg = float(inc.max())
+    z = track.pos_z_wf_m[w.i_start:w.i_end + 1]
+    frac = th["hips_rise_early"]["early_fraction"]
+    early = (z - z[0]) <= frac * max(rep.rom_m, 1e-6)
+    inc0 = float(np.interp(w.concentric_start_s, t_lum, incl))
+    rep.hip_rise_deg = float(max(inc[early].max() if early.any() else inc0, inc0) - inc0)
+    lock_end = min(w.lockout_end_s, w.concentric_end_s + 1.5)
+    tl = np.linspace(w.concentric_end_s, max(lock_end, w.concentric_end_s + 0.05), 50)
+    tl = tl[tl <= t_lum[-1]]
+    if len(tl):
+        rep.lockout_lean_back_deg = float(-np.interp(tl, t_lum, incl).min())
+    if flex is not None:
+        rep.peak_lumbar_flexion_deg = float(_interp_at(t, t_lum, flex).max())
+        if len(tl):
+            rep.lockout_lumbar_extension_deg = float(-np.interp(tl, t_lum, flex).min())
+
+
+def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads: dict[int, float]) -> list[SetResult]:
+    sets = []
+    for s in sorted({r.set for r in reps}):
+        rs = [r for r in reps if r.set == s]
+        mv = np.array([r.mean_velocity_mps for r in rs])
+        vl = velocity_loss_pct(mv)
+        first_flex = rs[0].peak_lumbar_flexion_deg
+        for r, x in zip(rs, vl):
+            r.velocity_loss_pct = float(x)
+            if first_flex is not None and r.peak_lumbar_flexion_deg is not None:
+                r.lumbar_flexion_rise_deg = r.peak_lumbar_flexion_deg - first_flex
+            raised = evaluate_rep_flags(r.__dict__, th, exercise)
+            r.flags = [FlagResult(name, float(val), *describe(name, val, th)) for name, val in raised.items()]
+        counts: dict[str, int] = {}
+        for r in rs:
+            for f in r.flags:
+                counts[f.name] = counts.get(f.name, 0) + 1
+        sets.append(SetResult(set=s, n_reps=len(rs), start_s=rs[0].concentric_start_s,
+                              end_s=rs[-1].concentric_end_s, best_mean_velocity_mps=float(np.nanmax(mv)),
+                              mean_of_mean_velocity_mps=float(np.nanmean(mv)),
+                              last_rep_velocity_loss_pct=float(vl[-1]), max_velocity_loss_pct=float(np.nanmax(vl)),
+                              load_kg=loads.get(s), flag_counts=counts))
+    return sets
+
+
+__all__ = ["analyze", "Series", "still_periods"]

@@ -1,0 +1,122 @@
+"""Typed results. Every number has its unit in its name; missing means not measurable (None)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class FlagResult:
+    name: str
+    value: float
+    explanation: str
+    cue: str
+
+
+@dataclass
+class RepResult:
+    set: int
+    rep: int
+    concentric_start_s: float
+    concentric_end_s: float
+    peak_velocity_time_s: float
+    eccentric_start_s: float | None
+    eccentric_end_s: float | None
+    lockout_end_s: float
+    mean_velocity_mps: float
+    peak_velocity_mps: float
+    rom_m: float
+    time_to_peak_velocity_s: float
+    velocity_loss_pct: float | None = None
+    bar_drift_m: float | None = None
+    peak_lumbar_flexion_deg: float | None = None
+    lumbar_flexion_rise_deg: float | None = None
+    peak_trunk_inclination_deg: float | None = None
+    hip_rise_deg: float | None = None
+    lockout_lean_back_deg: float | None = None
+    lockout_lumbar_extension_deg: float | None = None
+    flags: list[FlagResult] = field(default_factory=list)
+    quality: list[str] = field(default_factory=list)
+
+    @property
+    def flag_names(self) -> list[str]:
+        return [f.name for f in self.flags]
+
+
+@dataclass
+class SetResult:
+    set: int
+    n_reps: int
+    start_s: float
+    end_s: float
+    best_mean_velocity_mps: float
+    mean_of_mean_velocity_mps: float
+    last_rep_velocity_loss_pct: float
+    max_velocity_loss_pct: float
+    load_kg: float | None
+    flag_counts: dict[str, int]
+
+
+@dataclass
+class SensorSummary:
+    role: str
+    n_samples: int
+    fs_hz: float
+    duration_s: float
+    timestamps_regularized: bool
+    gaps_s: list[tuple[float, float]]
+    still_periods: int
+
+
+@dataclass
+class SessionResult:
+    exercise: str
+    source: str
+    reps: list[RepResult]
+    sets: list[SetResult]
+    warnings: list[str]
+    sensors: list[SensorSummary]
+    thresholds_version: str
+    has_lumbar_flexion: bool
+    has_trunk_inclination: bool
+    timing: dict[str, float] = field(default_factory=dict)
+    series: Any = None  # time series for plots (not serialised)
+
+    def to_dict(self) -> dict:
+        d = {
+            "schema_version": SCHEMA_VERSION,
+            "exercise": self.exercise,
+            "source": self.source,
+            "thresholds_version": self.thresholds_version,
+            "reps": [_rep_dict(r) for r in self.reps],
+            "sets": [asdict(s) for s in self.sets],
+            "warnings": list(self.warnings),
+            "sensors": [asdict(s) for s in self.sensors],
+        }
+        return _clean(d)
+
+
+def _rep_dict(r: RepResult) -> dict:
+    d = asdict(r)
+    d["flags"] = [f.name for f in r.flags]
+    d["flag_details"] = [asdict(f) for f in r.flags]
+    return d
+
+
+def _clean(x):
+    """JSON-safe: NaN/inf become null, floats rounded to what the sensors can support."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return None
+        return round(x, 5)
+    if hasattr(x, "item"):  # numpy scalar
+        return _clean(x.item())
+    return x

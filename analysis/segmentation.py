@@ -1,0 +1,155 @@
+"""Reps, phases and sets from the bar's vertical track.
+
+A stroke is a rise from a lowest point to the next highest point of the drift-corrected bar
+height. A stroke is a rep when it covers at least the minimum range of motion and moves fast
+enough. Exercises that start with the eccentric (squat, bench press, Romanian deadlift) also need
+a descent of comparable depth just before the rise: that rejects unracking, walking out, and the
+pick-up from the floor before a set of Romanian deadlifts. Sets are reps separated by short rests.
+
+Concentric phase boundaries are where vertical velocity crosses zero: found where it crosses a
+small threshold `eps` and extrapolated to zero through the `2 eps` crossing, so that noise around
+rest cannot move them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import find_peaks
+
+from analysis.bar import BarTrack
+from analysis.config import PipelineSettings
+
+ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
+
+
+@dataclass(frozen=True)
+class RepWindow:
+    """Phase boundaries of one rep on the bar's clock (seconds) and sample indices."""
+
+    set_no: int
+    rep_no: int
+    concentric_start_s: float
+    concentric_end_s: float
+    peak_velocity_s: float
+    eccentric_start_s: float | None
+    eccentric_end_s: float | None
+    lockout_end_s: float
+    setup_start_s: float | None
+    i_start: int
+    i_end: int
+
+
+def _extrema(pos: np.ndarray, prominence_m: float) -> list[tuple[int, int]]:
+    """Alternating (index, +1 high / -1 low) extrema by prominence, plus the ends."""
+    hi, _ = find_peaks(pos, prominence=prominence_m)
+    lo, _ = find_peaks(-pos, prominence=prominence_m)
+    ext = sorted([(int(i), 1) for i in hi] + [(int(i), -1) for i in lo])
+    seq: list[tuple[int, int]] = []
+    for i, k in ext:
+        if seq and seq[-1][1] == k:
+            j = seq[-1][0]
+            if (k == 1 and pos[i] > pos[j]) or (k == -1 and pos[i] < pos[j]):
+                seq[-1] = (i, k)
+            continue
+        seq.append((i, k))
+    if seq:
+        first = (0, -seq[0][1])
+        last = (len(pos) - 1, -seq[-1][1])
+        seq = [first, *seq, last]
+    return seq
+
+
+def _crossing_time(t: np.ndarray, v: np.ndarray, i: int, level: float) -> float:
+    """Time where v crosses `level` between samples i and i+1 (linear)."""
+    v0, v1 = v[i], v[i + 1]
+    if v1 == v0:
+        return float(t[i])
+    return float(t[i] + (level - v0) / (v1 - v0) * (t[i + 1] - t[i]))
+
+
+def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: int, eps: float) -> tuple[float, float]:
+    """Start and end of the upward motion around the velocity peak i_pk, within [i_lo, i_hi]."""
+    # start: last crossing of eps (and 2 eps) before the peak, extrapolated to zero
+    seg = v[i_lo:i_pk + 1]
+    below1 = np.flatnonzero(seg <= eps)
+    j1 = i_lo + (below1[-1] if below1.size else 0)
+    below2 = np.flatnonzero(seg <= 2 * eps)
+    j2 = i_lo + (below2[-1] if below2.size else 0)
+    t1 = _crossing_time(t, v, j1, eps) if j1 < i_pk else float(t[i_lo])
+    t2 = _crossing_time(t, v, j2, 2 * eps) if j2 < i_pk else t1
+    zero = np.flatnonzero(seg <= 0.0)
+    t_zero = _crossing_time(t, v, i_lo + zero[-1], 0.0) if zero.size and i_lo + zero[-1] < i_pk else float(t[i_lo])
+    t_start = max(t1 - (t2 - t1), t_zero)
+    # end: first crossing below eps after the peak, extrapolated forward to zero
+    seg = v[i_pk:i_hi + 1]
+    above1 = np.flatnonzero(seg <= eps)
+    k1 = i_pk + (above1[0] if above1.size else len(seg) - 1)
+    above2 = np.flatnonzero(seg <= 2 * eps)
+    k2 = i_pk + (above2[0] if above2.size else len(seg) - 1)
+    e1 = _crossing_time(t, v, k1 - 1, eps) if k1 > i_pk else float(t[i_hi])
+    e2 = _crossing_time(t, v, k2 - 1, 2 * eps) if k2 > i_pk else e1
+    zero = np.flatnonzero(seg <= 0.0)
+    e_zero = _crossing_time(t, v, i_pk + zero[0] - 1, 0.0) if zero.size and zero[0] > 0 else float(t[i_hi])
+    t_end = min(e1 + (e1 - e2), e_zero)
+    return t_start, t_end
+
+
+def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = PipelineSettings(),
+              eps_mps: float = 0.006) -> list[RepWindow]:
+    t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
+    min_rom = settings.min_rom_bench_m if exercise == "bench_press" else settings.min_rom_m
+    seq = _extrema(z, 0.04)
+    reps: list[tuple] = []
+    for k in range(len(seq) - 1):
+        (i_lo, tlo), (i_hi, thi) = seq[k], seq[k + 1]
+        if tlo != -1 or thi != 1:
+            continue
+        rom = z[i_hi] - z[i_lo]
+        if rom < min_rom:
+            continue
+        i_pk = i_lo + int(np.argmax(v[i_lo:i_hi + 1]))
+        if v[i_pk] < settings.min_peak_velocity_mps:
+            continue
+        t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps)
+        ecc = None
+        if k > 0 and seq[k - 1][1] == 1:
+            i_top = seq[k - 1][0]
+            depth = z[i_top] - z[i_lo]
+            # eccentric: from when the bar starts down after the top until it stops at the bottom
+            down = np.flatnonzero(v[i_top:i_lo + 1] < -eps_mps)
+            if down.size:
+                ecc = (float(t[i_top + down[0]]), float(t[i_top + down[-1] + 1]), depth)
+        if exercise in ECCENTRIC_FIRST:
+            if ecc is None or ecc[2] < 0.5 * rom or t_s - ecc[1] > settings.eccentric_first_window_s:
+                continue
+        reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k))
+    out: list[RepWindow] = []
+    set_no, rep_no, prev_end = 0, 0, -np.inf
+    for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k) in enumerate(reps):
+        if t_s - prev_end > settings.set_gap_s:
+            set_no += 1
+            rep_no = 0
+        rep_no += 1
+        # lockout: from the top until the bar heads down again
+        j = i_hi
+        stop = seq[k + 2][0] if k + 2 < len(seq) else len(v) - 1
+        down = np.flatnonzero(v[i_hi:stop + 1] < -eps_mps)
+        lock_end = float(t[i_hi + down[0]]) if down.size else float(t[min(stop, len(t) - 1)])
+        if exercise in ECCENTRIC_FIRST:
+            e0, e1 = (ecc[0], ecc[1]) if ecc else (None, None)
+            setup = None
+        else:
+            # the lowering after lockout belongs to this rep
+            e0 = lock_end if down.size else None
+            e1 = None
+            if down.size and k + 2 < len(seq):
+                i_bot = seq[k + 2][0]
+                dn = np.flatnonzero(v[j:i_bot + 1] < -eps_mps)
+                e1 = float(t[j + dn[-1] + 1]) if dn.size else None
+            setup = ecc[1] if ecc and n > 0 and reps[n - 1][4] < ecc[1] else None
+        out.append(RepWindow(set_no, rep_no, t_s, t_e, float(t[i_pk]), e0, e1, lock_end, setup,
+                             int(np.searchsorted(t, t_s)), int(min(np.searchsorted(t, t_e), len(t) - 1))))
+        prev_end = t_e
+    return out

@@ -1,0 +1,149 @@
+"""Read a generic IMU CSV session: a folder with `session.json` and one CSV per sensor.
+
+Every problem that stops the analysis raises `InputError(path, problem)`; every problem we can
+recover from is fixed and reported as a warning string (never silently).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError
+from analysis.imu import EXERCISES, ImuStream, Role, Session
+from analysis.timebase import clean_samples
+from analysis.units import G0_MPS2
+
+_AXES = ("x", "y", "z")
+_ACC_UNITS = {"g": G0_MPS2, "mps2": 1.0}
+_GYRO_UNITS = {"dps": np.pi / 180.0, "rads": 1.0}
+_TIME_UNITS = {"time_s": 1.0, "time_ms": 1e-3}
+
+
+def _pick_unit(columns: list[str], stem: str, units: dict[str, float], path: Path) -> tuple[list[str], str]:
+    for unit in units:
+        cols = [f"{stem}_{ax}_{unit}" for ax in _AXES]
+        if all(c in columns for c in cols):
+            return cols, unit
+    want = " or ".join(f"{stem}_x_{u}" for u in units)
+    raise InputError(path, f"missing columns: need {stem}_x/y/z with units ({want}); header has {', '.join(columns)}")
+
+
+def _sniff(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.is_dir():
+        raise InputError(path, "is a folder, expected a CSV file")
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if not head.strip():
+        raise InputError(path, "file is empty")
+    if b"\x00" in head:
+        raise InputError(path, "binary data, expected a CSV text file")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a multi-byte character cut at the buffer end is fine
+            raise InputError(path, "not UTF-8 text, expected a CSV file") from None
+
+
+def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
+    """Read one sensor CSV into SI units. Returns the cleaned stream and warnings."""
+    path = Path(path)
+    _sniff(path)
+    warnings: list[str] = []
+    try:
+        header = pd.read_csv(path, nrows=0).columns.str.strip().tolist()
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+    tcol = next((c for c in _TIME_UNITS if c in header), None)
+    if tcol is None:
+        raise InputError(path, f"missing time column (time_s or time_ms); header has {', '.join(header)}")
+    acc_cols, acc_unit = _pick_unit(header, "acc", _ACC_UNITS, path)
+    gyro_cols, gyro_unit = _pick_unit(header, "gyro", _GYRO_UNITS, path)
+    cols = [tcol, *acc_cols, *gyro_cols]
+    try:
+        df = pd.read_csv(path, usecols=lambda c: c.strip() in cols, dtype=np.float64, engine="c")
+    except (ValueError, pd.errors.ParserError):
+        # junk rows: read as text, coerce, and drop what is not a number
+        df = pd.read_csv(path, usecols=lambda c: c.strip() in cols, dtype=str, engine="python",
+                         on_bad_lines="skip")
+        df = df.apply(pd.to_numeric, errors="coerce")
+    df.columns = df.columns.str.strip()
+    df = df[cols]
+    arr = df.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        warnings.append(f"{path.name}: skipped {int(bad.sum())} unreadable or incomplete row(s)")
+        arr = arr[~bad]
+    if len(arr) < 10:
+        raise InputError(path, f"only {len(arr)} valid sample row(s)")
+    t = arr[:, 0] * _TIME_UNITS[tcol]
+    acc = arr[:, 1:4] * _ACC_UNITS[acc_unit]
+    gyro = arr[:, 4:7] * _GYRO_UNITS[gyro_unit]
+
+    acc, gyro = _check_units(path, acc, gyro, acc_unit, gyro_unit, warnings)
+    stream, rep = clean_samples(t, acc, gyro)
+    if rep.n_out_of_order:
+        warnings.append(f"{path.name}: {rep.n_out_of_order} out-of-order timestamp(s); rows re-sorted")
+    if rep.n_duplicates:
+        warnings.append(f"{path.name}: dropped {rep.n_duplicates} duplicated row(s)")
+    if len(stream) < 10:
+        raise InputError(path, "fewer than 10 distinct samples after removing duplicates")
+    return stream, warnings
+
+
+def _check_units(path: Path, acc, gyro, acc_unit: str, gyro_unit: str, warnings: list[str]):
+    """Catch accelerations or rates written in other units than the header says."""
+    mag = np.median(np.linalg.norm(acc, axis=1))
+    if acc_unit == "g" and 0.6 * G0_MPS2**2 < mag < 1.6 * G0_MPS2**2:
+        warnings.append(f"{path.name}: acceleration looks like m/s² under a _g header "
+                        f"(median |a| = {mag / G0_MPS2:.2f} 'g'); converted from m/s²")
+        acc = acc / G0_MPS2
+    elif acc_unit == "mps2" and 0.6 < mag < 1.6:
+        warnings.append(f"{path.name}: acceleration looks like g under a _mps2 header "
+                        f"(median |a| = {mag:.2f} 'm/s²'); converted from g")
+        acc = acc * G0_MPS2
+    elif not (0.6 * G0_MPS2 < mag < 1.6 * G0_MPS2):
+        raise InputError(path, f"acceleration magnitude {mag:.3g} m/s² at median is not gravity; "
+                               "check the units in the header")
+    peak = np.quantile(np.abs(gyro), 0.999)
+    if gyro_unit == "rads" and peak > 40.0:  # > 2300 deg/s: these are deg/s
+        warnings.append(f"{path.name}: angular rate looks like deg/s under a _rads header; converted")
+        gyro = np.deg2rad(gyro)
+    return acc, gyro
+
+
+def load_session(path: str | Path) -> Session:
+    """Load a session folder (or its `session.json`)."""
+    path = Path(path)
+    meta_path = path / "session.json" if path.is_dir() else path
+    if not meta_path.exists():
+        raise InputError(meta_path, "session.json not found (a session is a folder with session.json and one CSV per sensor)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(meta_path, f"invalid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise InputError(meta_path, "expected a JSON object")
+    exercise = meta.get("exercise")
+    if exercise not in EXERCISES:
+        raise InputError(meta_path, f"exercise must be one of {', '.join(EXERCISES)}, got {exercise!r}")
+    sensors = meta.get("sensors")
+    if not isinstance(sensors, dict) or not sensors:
+        raise InputError(meta_path, "'sensors' must map roles (bar, lumbar_upper, lumbar_lower) to CSV files")
+    streams: dict[Role, ImuStream] = {}
+    warnings: list[str] = []
+    for role_name, fname in sensors.items():
+        try:
+            role = Role(role_name)
+        except ValueError:
+            raise InputError(meta_path, f"unknown sensor role {role_name!r} (use bar, lumbar_upper, lumbar_lower)") from None
+        stream, w = read_imu_csv(meta_path.parent / str(fname))
+        streams[role] = stream
+        warnings.extend(w)
+    return Session(exercise=exercise, streams=streams, source=str(meta_path.parent), meta=meta,
+                   warnings=tuple(warnings))

@@ -1,0 +1,634 @@
+"""Physically consistent synthetic lifting sessions with ground truth.
+
+The simulator builds the motion of the bar and of the lifter's pelvis and upper lumbar segment on
+a fine time grid (1 kHz), places sensors on them with arbitrary mounting rotations and lever arms,
+and derives what each IMU measures:
+
+    specific force  f_sf = R_ws(t)^T (p''(t) + g z_w)        (gravity included, world z up)
+    body rate       w_sf = vee(R_ws(t)^T dR_ws/dt)
+
+Sensor errors follow a consumer MEMS model (per-axis scale, cross-axis, bias, white noise,
+slow gyro bias drift, int16 quantisation, clipping), sampled at a nominal rate from a drifting
+crystal with jitter, optionally stamped with BLE batch arrival times, with gaps and duplicated rows.
+
+Ground truth comes from the same trajectories: per-rep concentric window, mean/peak velocity,
+range of motion, bar drift, lumbar flexion (upper relative to lower segment in the sagittal
+plane), trunk inclination, and the fault each rep carries.
+
+World frame: x forward (the lifter faces +x while lifting), y left, z up.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.spatial.transform import Rotation
+
+from analysis.units import G0_MPS2
+
+FINE_HZ = 1000.0
+FLAG_FAULTS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift")
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Consumer-grade 6-axis MEMS IMU (LSM6DSO/BMI270 class) error model."""
+
+    acc_noise_ug_rthz: float = 180.0
+    gyro_noise_mdps_rthz: float = 8.0
+    acc_bias_g: float = 0.02  # 1-sigma per axis
+    gyro_bias_dps: float = 1.0  # 1-sigma per axis
+    gyro_bias_drift_dps_per_h: float = 0.3
+    acc_scale_err: float = 0.01  # 1-sigma per axis
+    gyro_scale_err: float = 0.01
+    cross_axis: float = 0.005
+    acc_range_g: float = 16.0
+    gyro_range_dps: float = 2000.0
+    clock_ppm: float = 40.0
+    jitter_s: float = 0.0002
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    exercise: str = "deadlift"
+    sets: int = 3
+    reps_per_set: int = 5
+    fs_hz: float = 100.0
+    lumbar_sensors: int = 2  # 0, 1 (upper) or 2
+    touch_and_go: bool = False
+    mean_velocity_first_mps: tuple[float, float] = (0.40, 0.70)
+    velocity_loss_final: tuple[float, float] = (0.05, 0.40)
+    rest_s: tuple[float, float] = (60.0, 120.0)
+    fault_rate: float = 0.25  # probability that a rep carries one of the flag faults
+    faults: tuple[str, ...] = FLAG_FAULTS
+    timestamps: str = "sensor"  # "sensor" (sample clock) or "arrival" (BLE batch arrival time)
+    batch_size: int = 4
+    gaps: int = 2  # dropped-data gaps of 0.1 to 0.7 s, placed outside concentric phases
+    duplicate_rate: float = 0.002
+    noise: NoiseModel = field(default_factory=NoiseModel)
+    seed: int = 0
+    lead_in_s: float = 4.0
+
+
+# --------------------------------------------------------------------------------------------
+# Motion timeline on the fine grid
+# --------------------------------------------------------------------------------------------
+
+_BODY = ("heading", "base_x", "base_y", "hip_z", "pelvis", "flex", "lat")
+_BAR = ("bar_x", "bar_y", "bar_z", "bar_roll", "bar_yaw")
+
+
+def _shape(n: int, a: float, dip: float = 0.0) -> np.ndarray:
+    """Velocity profile on (0, 1) with unit mean: sin(pi s)^a with an optional sticking dip."""
+    s = (np.arange(n) + 0.5) / n
+    v = np.sin(np.pi * s) ** a * (1.0 - dip * np.exp(-(((s - 0.45) / 0.12) ** 2)))
+    return v / v.mean()
+
+
+class _Timeline:
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.state = {k: 0.0 for k in _BODY + _BAR}
+        self.chunks: dict[str, list[np.ndarray]] = {k: [] for k in _BODY + _BAR}
+        self.n = 0
+        self.reps: list[dict] = []
+
+    @property
+    def t_now(self) -> float:
+        return self.n / FINE_HZ
+
+    def _emit(self, n: int, values: dict[str, np.ndarray]) -> None:
+        for k in self.chunks:
+            arr = values.get(k)
+            if arr is None:
+                arr = np.full(n, self.state[k])
+            self.chunks[k].append(np.asarray(arr, dtype=np.float64))
+            self.state[k] = float(arr[-1]) if n else self.state[k]
+        self.n += n
+
+    def hold(self, dur: float, sway: float = 1.0) -> None:
+        n = max(1, int(round(dur * FINE_HZ)))
+        tt = np.arange(n) / FINE_HZ
+        ph = self.rng.uniform(0, 2 * np.pi, 3)
+        amp = np.deg2rad(0.3) * sway
+        vals = {
+            "pelvis": self.state["pelvis"] + amp * (np.sin(2 * np.pi * 0.23 * tt + ph[0]) - np.sin(ph[0])),
+            "flex": self.state["flex"] + amp * (np.sin(2 * np.pi * 0.31 * tt + ph[1]) - np.sin(ph[1])),
+            "hip_z": self.state["hip_z"] + 0.002 * sway * (np.sin(2 * np.pi * 0.2 * tt + ph[2]) - np.sin(ph[2])),
+        }
+        self._emit(n, vals)
+
+    def move(self, dur: float, targets: dict[str, float], a: float = 2.0) -> None:
+        """Move channels to targets with a smooth bell velocity profile."""
+        n = max(2, int(round(dur * FINE_HZ)))
+        lam = np.cumsum(_shape(n, a)) / n
+        vals = {k: self.state[k] + (v - self.state[k]) * lam for k, v in targets.items()}
+        self._emit(n, vals)
+
+    def walk(self, dur: float, turn: float, speed: float = 0.9) -> None:
+        n = int(round(dur * FINE_HZ))
+        tt = np.arange(n) / FINE_HZ
+        lam = np.cumsum(_shape(n, 2.0)) / n
+        heading = self.state["heading"] + turn * lam
+        ramp = np.clip(np.minimum(tt, dur - tt) / 0.8, 0, 1)
+        v = speed * ramp
+        step_hz = 1.8
+        vals = {
+            "heading": heading,
+            "base_x": self.state["base_x"] + np.cumsum(v * np.cos(heading)) / FINE_HZ,
+            "base_y": self.state["base_y"] + np.cumsum(v * np.sin(heading)) / FINE_HZ,
+            "hip_z": self.state["hip_z"] + 0.02 * ramp * np.sin(2 * np.pi * 2 * step_hz * tt) ** 2,
+            "pelvis": self.state["pelvis"] + np.deg2rad(2.0) * ramp * np.sin(2 * np.pi * 2 * step_hz * tt),
+            "flex": self.state["flex"] + np.deg2rad(1.5) * ramp * np.sin(2 * np.pi * 2 * step_hz * tt + 1),
+            "lat": self.state["lat"] + np.deg2rad(3.0) * ramp * np.sin(2 * np.pi * step_hz * tt),
+        }
+        self._emit(n, vals)
+
+    def bar_stroke(self, dur: float, dz: float, a: float, dip: float, body: dict | None = None,
+                   drift_m: float = 0.0, end_dx: float = 0.0, roll_rad: float = 0.0,
+                   lam_map=None) -> tuple[int, int]:
+        """Move the bar vertically by dz over dur with velocity shape sin^a; body channels follow
+        functions of the bar's progress lam in [0, 1]. Returns the fine-grid index range."""
+        n = max(2, int(round(dur * FINE_HZ)))
+        vz = dz / dur * _shape(n, a, dip)
+        lam = np.clip(np.cumsum(vz) / FINE_HZ / dz, 0.0, 1.0)
+        z0, x0, r0 = self.state["bar_z"], self.state["bar_x"], self.state["bar_roll"]
+        vals = {
+            "bar_z": z0 + lam * dz,
+            "bar_x": x0 + drift_m * np.sin(np.pi * lam) ** 2 + end_dx * lam,
+            "bar_roll": r0 + roll_rad * np.sin(np.pi * lam),
+        }
+        for k, fn in (body or {}).items():
+            vals[k] = fn(lam)
+        i0 = self.n
+        self._emit(n, vals)
+        return i0, self.n
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate(v) for k, v in self.chunks.items()}
+
+
+def _lerp(a: float, b: float, g):
+    return a + (b - a) * g
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise scripts
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class _RepPlan:
+    mv: float
+    fault: str | None
+    rom: float
+
+
+def _plan_set(cfg: SimConfig, rng: np.random.Generator, rom: float) -> list[_RepPlan]:
+    n = cfg.reps_per_set
+    mv1 = rng.uniform(*cfg.mean_velocity_first_mps)
+    vl = rng.uniform(*cfg.velocity_loss_final)
+    plans = []
+    for i in range(n):
+        frac = (i / (n - 1)) ** 1.3 if n > 1 else 0.0
+        mv = mv1 * (1 - vl * frac) * (1 + rng.normal(0, 0.015))
+        fault = None
+        if cfg.faults and rng.uniform() < cfg.fault_rate:
+            fault = str(rng.choice(cfg.faults))
+        plans.append(_RepPlan(mv=max(mv, 0.08), fault=fault, rom=rom * rng.uniform(0.97, 1.03)))
+    return plans
+
+
+def _deadlift_poses(rng, plan: _RepPlan):
+    trunk_b = np.deg2rad(rng.uniform(45, 60))
+    flex_b = np.deg2rad(rng.uniform(12, 28))
+    trunk_t = np.deg2rad(rng.uniform(-3, 1.5))
+    flex_t = np.deg2rad(rng.uniform(-2.5, 1))
+    hips = rounding = 0.0
+    drift = rng.uniform(-0.015, 0.015)
+    if plan.fault == "lockout_hyperextension":
+        trunk_t = np.deg2rad(rng.uniform(-20, -13))
+        flex_t = np.deg2rad(rng.uniform(-16, -11))
+    elif plan.fault == "hips_rise_early":
+        hips = np.deg2rad(rng.uniform(10, 18))
+    elif plan.fault == "lumbar_flexion":
+        rounding = np.deg2rad(rng.uniform(24, 34))
+    elif plan.fault == "bar_drift":
+        drift = rng.uniform(0.07, 0.12)
+    return dict(trunk_b=trunk_b, flex_b=flex_b, trunk_t=trunk_t, flex_t=flex_t, hips=hips,
+                rounding=rounding, drift=drift)
+
+
+def _pull_body(p: dict, hip_b: float, hip_t: float):
+    """Body channels as functions of bar progress lam during a concentric pull."""
+    def trunk(lam):
+        bump = np.sin(np.pi * np.clip(lam / 0.5, 0, 1)) * (lam < 0.5)
+        return _lerp(p["trunk_b"], p["trunk_t"], lam ** 1.5) + p["hips"] * bump
+
+    def flex(lam):
+        bump = np.sin(np.pi * np.clip(lam / 0.6, 0, 1)) * (lam < 0.6)
+        return _lerp(p["flex_b"], p["flex_t"], lam ** 1.5) + p["rounding"] * bump
+
+    return {
+        "flex": flex,
+        "pelvis": lambda lam: trunk(lam) - flex(lam),
+        "hip_z": lambda lam: _lerp(hip_b, hip_t, lam ** 0.8),
+    }
+
+
+def _lower_body(trunk_from, flex_from, trunk_to, flex_to, hip_from, hip_to):
+    def flex(lam):
+        return _lerp(flex_from, flex_to, 1 - (1 - lam) ** 1.5)
+
+    def trunk(lam):
+        return _lerp(trunk_from, trunk_to, 1 - (1 - lam) ** 1.5)
+
+    return {
+        "flex": flex,
+        "pelvis": lambda lam: trunk(lam) - flex(lam),
+        "hip_z": lambda lam: _lerp(hip_from, hip_to, 1 - (1 - lam) ** 1.25),
+    }
+
+
+def _rep_truth(tl: _Timeline, set_no: int, rep_no: int, i0: int, i1: int, plan: _RepPlan,
+               p: dict) -> None:
+    tl.reps.append(dict(set=set_no, rep=rep_no, i0=i0, i1=i1, fault=plan.fault,
+                        drift=p.get("drift", 0.0)))
+
+
+def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: bool = False):
+    rom_full = rng.uniform(0.50, 0.62)
+    plans = _plan_set(cfg, rng, rom_full if not romanian else rng.uniform(0.35, 0.48))
+    hip_stand, hip_b = 0.95, rng.uniform(0.58, 0.68)
+    # walk to the bar and set up (bar still)
+    p0 = _deadlift_poses(rng, _RepPlan(0.5, None, rom_full))
+    tl.move(rng.uniform(1.5, 2.5), {"pelvis": p0["trunk_b"] - p0["flex_b"], "flex": p0["flex_b"],
+                                     "hip_z": hip_b})
+    tl.hold(rng.uniform(0.5, 1.5), sway=0.3)
+    if romanian:  # pick the bar up from the floor: not a rep
+        pu = dict(p0, trunk_t=0.0, flex_t=0.0, hips=0.0, rounding=0.0, drift=0.0)
+        tl.bar_stroke(rom_full / rng.uniform(0.5, 0.7), rom_full, 1.5, 0.2,
+                      _pull_body(pu, hip_b, hip_stand))
+        tl.hold(rng.uniform(1.0, 2.0), sway=0.5)
+    for r, plan in enumerate(plans):
+        p = _deadlift_poses(rng, plan)
+        a = rng.uniform(1.1, 2.0)
+        dip = rng.uniform(0.0, 0.35)
+        if romanian:
+            trunk_b = np.deg2rad(rng.uniform(65, 85))
+            flex_b = np.deg2rad(rng.uniform(10, 24))
+            p.update(trunk_b=trunk_b, flex_b=flex_b)
+            if plan.fault == "lumbar_flexion":
+                p["flex_b"] += np.deg2rad(rng.uniform(16, 24))
+                p["rounding"] = 0.0
+            hip_lo = hip_stand - 0.05
+            # eccentric first: hinge down from standing with the bar
+            tl.bar_stroke(rng.uniform(1.2, 2.0), -plan.rom, 1.5, 0.0,
+                          _lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
+                                      p["trunk_b"], p["flex_b"], tl.state["hip_z"], hip_lo),
+                          roll_rad=np.deg2rad(rng.uniform(-3, 3)))
+            tl.hold(rng.uniform(0.0, 0.3), sway=0.2)
+            hip_from = hip_lo
+        else:
+            if r > 0 and not cfg.touch_and_go:
+                tl.hold(rng.uniform(0.4, 1.8), sway=0.2)
+            # the pull starts from the pose the lifter is in (set up, or back down from the last rep)
+            p["flex_b"] = tl.state["flex"]
+            p["trunk_b"] = tl.state["pelvis"] + tl.state["flex"]
+            hip_from = tl.state["hip_z"]
+        i0, i1 = tl.bar_stroke(plan.rom / plan.mv, plan.rom, a, dip,
+                               _pull_body(p, hip_from, hip_stand), drift_m=p["drift"],
+                               end_dx=rng.uniform(-0.015, 0.01),
+                               roll_rad=np.deg2rad(rng.uniform(-6, 6)))
+        _rep_truth(tl, set_no, r + 1, i0, i1, plan, p)
+        tl.hold(rng.uniform(0.3, 1.2) if not romanian else rng.uniform(0.5, 1.5), sway=0.5)
+        last = r == len(plans) - 1
+        if romanian and not last:
+            continue
+        # lower the bar to the floor (eccentric); touch-and-go flows into the next pull
+        nxt = _deadlift_poses(rng, _RepPlan(0.5, None, rom_full))
+        drop = tl.state["bar_z"] - 0.0
+        tl.bar_stroke(rng.uniform(0.9, 1.5), -drop, rng.uniform(1.0, 1.6), 0.0,
+                      _lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
+                                  nxt["trunk_b"], nxt["flex_b"], tl.state["hip_z"], hip_b),
+                      drift_m=rng.uniform(-0.01, 0.01), end_dx=-tl.state["bar_x"],
+                      roll_rad=np.deg2rad(rng.uniform(-4, 4)))
+    # stand up and leave the bar
+    tl.hold(rng.uniform(0.5, 1.0), sway=0.3)
+    tl.move(rng.uniform(1.2, 2.0), {"pelvis": 0.0, "flex": 0.0, "hip_z": hip_stand})
+
+
+def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: bool):
+    rom = rng.uniform(0.32, 0.45) if bench else rng.uniform(0.50, 0.65)
+    plans = _plan_set(cfg, rng, rom)
+    hip_stand = 0.95
+    # unrack: up off the hooks, then walk back (squat) or move over the chest (bench)
+    tl.bar_stroke(0.6, 0.05 if not bench else 0.035, 2.0, 0.0)
+    tl.hold(0.3, sway=0.3)
+    n = int(2.0 * FINE_HZ)
+    tt = np.arange(n) / FINE_HZ
+    lam = np.cumsum(_shape(n, 2.0)) / n
+    back = -0.6 if not bench else -0.25
+    bob = 0.0 if bench else 0.015
+    tl._emit(n, {"bar_x": tl.state["bar_x"] + back * lam,
+                 "bar_z": tl.state["bar_z"] + bob * np.sin(2 * np.pi * 1.5 * tt) ** 2,
+                 "base_x": tl.state["base_x"] + (back * lam if not bench else 0 * lam),
+                 "hip_z": tl.state["hip_z"] + (0.01 * np.sin(2 * np.pi * 1.5 * tt) ** 2 if not bench else 0 * tt)})
+    tl.hold(rng.uniform(1.0, 2.0), sway=0.5)
+    for r, plan in enumerate(plans):
+        p = _deadlift_poses(rng, plan)
+        if bench:
+            body_e = body_c = None
+        else:
+            trunk_b = np.deg2rad(rng.uniform(25, 45))
+            flex_b = np.deg2rad(rng.uniform(5, 20))
+            if plan.fault == "lumbar_flexion":
+                flex_b += np.deg2rad(rng.uniform(18, 26))
+            hip_b = rng.uniform(0.45, 0.55)
+            body_e = _lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
+                                 trunk_b, flex_b, tl.state["hip_z"], hip_b)
+            p.update(trunk_b=trunk_b, flex_b=flex_b, rounding=0.0)
+            body_c = _pull_body(p, hip_b, hip_stand)
+        tl.bar_stroke(rng.uniform(1.0, 1.8), -plan.rom, rng.uniform(1.2, 1.8), 0.0, body_e,
+                      roll_rad=np.deg2rad(rng.uniform(-2, 2)))
+        tl.hold(rng.uniform(0.0, 0.25) if not bench else rng.uniform(0.0, 1.0), sway=0.1)
+        a = rng.uniform(1.1, 2.0)
+        i0, i1 = tl.bar_stroke(plan.rom / plan.mv, plan.rom, a, rng.uniform(0, 0.35), body_c,
+                               drift_m=p["drift"] if plan.fault == "bar_drift" else rng.uniform(-0.01, 0.01),
+                               roll_rad=np.deg2rad(rng.uniform(-3, 3)))
+        _rep_truth(tl, set_no, r + 1, i0, i1, plan, p)
+        tl.hold(rng.uniform(0.8, 2.5), sway=0.5)
+    n = int(2.0 * FINE_HZ)
+    tt = np.arange(n) / FINE_HZ
+    lam = np.cumsum(_shape(n, 2.0)) / n
+    tl._emit(n, {"bar_x": tl.state["bar_x"] - back * lam,
+                 "base_x": tl.state["base_x"] - (back * lam if not bench else 0 * lam)})
+    tl.bar_stroke(0.6, -(0.05 if not bench else 0.035), 2.0, 0.0)
+
+
+def _build_timeline(cfg: SimConfig, rng: np.random.Generator) -> _Timeline:
+    tl = _Timeline(rng)
+    s = tl.state
+    s["hip_z"] = 0.95
+    s["bar_z"] = 0.225 if cfg.exercise in ("deadlift", "romanian_deadlift") else (
+        1.42 if cfg.exercise == "squat" else 0.95)
+    s["bar_roll"] = rng.uniform(-np.pi, np.pi)
+    s["heading"] = rng.normal(0, 0.1)
+    tl.hold(cfg.lead_in_s, sway=0.5)  # quiet standing: the zero of flexion and inclination
+    for k in range(cfg.sets):
+        if k > 0:
+            rest = rng.uniform(*cfg.rest_s)
+            # walk away, turn, come back, face the bar again; the bar gets knocked and rolled
+            tl.hold(rng.uniform(3, 8))
+            w = rng.uniform(4, 7)
+            tl.walk(w, np.pi * rng.choice([-1, 1]))
+            tl.hold(max(rest - 2 * w - 20, 5.0))
+            tl._emit(int(1.5 * FINE_HZ), {"bar_roll": s["bar_roll"] + np.deg2rad(rng.uniform(-40, 40)) *
+                                          (np.cumsum(_shape(int(1.5 * FINE_HZ), 2.0)) / int(1.5 * FINE_HZ))})
+            tl.walk(w, np.pi * rng.choice([-1, 1]))
+            turn_back = (rng.normal(0, 0.15) - s["heading"] + np.pi) % (2 * np.pi) - np.pi
+            tl.move(1.5, {"heading": s["heading"] + turn_back})
+            tl.move(1.0, {"base_x": 0.0, "base_y": 0.0})
+            tl.hold(rng.uniform(3, 8))
+        if cfg.exercise == "deadlift":
+            _script_deadlift(cfg, tl, rng, k + 1)
+        elif cfg.exercise == "romanian_deadlift":
+            _script_deadlift(cfg, tl, rng, k + 1, romanian=True)
+        elif cfg.exercise in ("squat", "bench_press"):
+            _script_squat_bench(cfg, tl, rng, k + 1, bench=cfg.exercise == "bench_press")
+        else:
+            raise ValueError(f"unknown exercise {cfg.exercise!r}")
+    tl.hold(rng.uniform(4, 8))
+    return tl
+
+
+# --------------------------------------------------------------------------------------------
+# Kinematics to sensor readings
+# --------------------------------------------------------------------------------------------
+
+def _rot_y(a):
+    return Rotation.from_rotvec(np.outer(a, [0.0, 1.0, 0.0]))
+
+
+def _rot_z(a):
+    return Rotation.from_rotvec(np.outer(a, [0.0, 0.0, 1.0]))
+
+
+def _rot_x(a):
+    return Rotation.from_rotvec(np.outer(a, [1.0, 0.0, 0.0]))
+
+
+def _imu_ideal(pos_wf: np.ndarray, rot_ws: Rotation) -> tuple[np.ndarray, np.ndarray]:
+    """Specific force and body rate (sensor frame) on the fine grid."""
+    dt = 1.0 / FINE_HZ
+    acc_wf = np.gradient(np.gradient(pos_wf, dt, axis=0), dt, axis=0)
+    acc_wf[:, 2] += G0_MPS2
+    f_sf = rot_ws.apply(acc_wf, inverse=True)
+    d = (rot_ws[:-1].inv() * rot_ws[1:]).as_rotvec() / dt  # body rate at k + 1/2
+    w = np.empty_like(f_sf)
+    w[1:-1] = 0.5 * (d[:-1] + d[1:])
+    w[0], w[-1] = d[0], d[-1]
+    return f_sf, w
+
+
+def _body_kinematics(ch: dict[str, np.ndarray]):
+    """Pelvis (sacral) and upper-lumbar segment poses from the body channels."""
+    sm = {k: gaussian_filter1d(ch[k], 25.0, mode="nearest") for k in _BODY}
+    heading = _rot_z(sm["heading"])
+    pelvis_rot = heading * _rot_y(sm["pelvis"])
+    upper_rot = heading * _rot_y(sm["pelvis"] + sm["flex"]) * _rot_x(sm["lat"])
+    hip = np.column_stack([sm["base_x"], sm["base_y"], sm["hip_z"]])
+    sacrum = hip + pelvis_rot.apply([-0.11, 0.0, 0.08])
+    l5 = hip + pelvis_rot.apply([-0.07, 0.0, 0.13])
+    t12 = l5 + upper_rot.apply([-0.05, 0.0, 0.19])
+    return sm, (sacrum, pelvis_rot), (t12, upper_rot)
+
+
+def _sample(rng, t_fine, f_sf, w_sf, fs_hz, nm: NoiseModel, t_end: float):
+    clock = 1.0 + rng.normal(0, nm.clock_ppm * 1e-6)
+    t0 = rng.uniform(0, 1.0 / fs_hz)
+    n = int((t_end - t0) * fs_hz * clock) - 1
+    t = t0 + np.arange(n) / (fs_hz * clock) + rng.normal(0, nm.jitter_s, n)
+    t = np.clip(np.maximum.accumulate(t), 0, t_fine[-1])
+    f = np.column_stack([np.interp(t, t_fine, f_sf[:, i]) for i in range(3)])
+    w = np.column_stack([np.interp(t, t_fine, w_sf[:, i]) for i in range(3)])
+    ma = np.eye(3) + np.diag(rng.normal(0, nm.acc_scale_err, 3)) + rng.normal(0, nm.cross_axis, (3, 3)) * (1 - np.eye(3))
+    mg = np.eye(3) + np.diag(rng.normal(0, nm.gyro_scale_err, 3)) + rng.normal(0, nm.cross_axis, (3, 3)) * (1 - np.eye(3))
+    acc_g = f @ ma.T / G0_MPS2 + rng.normal(0, nm.acc_bias_g, 3)
+    acc_g += rng.normal(0, nm.acc_noise_ug_rthz * 1e-6 * np.sqrt(fs_hz / 2), (n, 3))
+    drift = rng.normal(0, nm.gyro_bias_drift_dps_per_h, 3)
+    gyro_dps = np.rad2deg(w) @ mg.T + rng.normal(0, nm.gyro_bias_dps, 3) + np.outer(t / 3600.0, drift)
+    gyro_dps += rng.normal(0, nm.gyro_noise_mdps_rthz * 1e-3 * np.sqrt(fs_hz / 2), (n, 3))
+    acc_g = np.clip(np.round(acc_g * 32768 / nm.acc_range_g) * nm.acc_range_g / 32768, -nm.acc_range_g, nm.acc_range_g)
+    gyro_dps = np.clip(np.round(gyro_dps * 32768 / nm.gyro_range_dps) * nm.gyro_range_dps / 32768,
+                       -nm.gyro_range_dps, nm.gyro_range_dps)
+    return t, acc_g, gyro_dps
+
+
+def _arrival_times(rng, t: np.ndarray, batch: int) -> np.ndarray:
+    """Host arrival stamps: samples come in notifications of `batch`, delayed by the link."""
+    idx_last = np.minimum((np.arange(len(t)) // batch + 1) * batch - 1, len(t) - 1)
+    lat = 0.008 + rng.gamma(2.0, 0.004, len(t))
+    arr = t[idx_last] + lat[idx_last]
+    return np.maximum.accumulate(arr)
+
+
+# --------------------------------------------------------------------------------------------
+# Ground truth
+# --------------------------------------------------------------------------------------------
+
+def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> list[dict]:
+    from analysis.flags import evaluate_rep_flags, velocity_loss_pct
+
+    dt = 1.0 / FINE_HZ
+    vz = np.gradient(ch["bar_z"], dt)
+    trunk = np.rad2deg(sm["pelvis"] + sm["flex"])
+    flex = np.rad2deg(sm["flex"])
+    pelvis = np.rad2deg(sm["pelvis"])
+    reps = []
+    for r in tl.reps:
+        i0, i1 = r["i0"], r["i1"]
+        zc = ch["bar_z"][i0:i1]
+        rom = float(zc[-1] - zc[0])
+        t0, t1 = i0 * dt, i1 * dt
+        lam = (zc - zc[0]) / rom
+        early = lam <= 0.3
+        # lockout window: from the top until the bar starts down again (or 1.5 s)
+        j = i1
+        while j < len(vz) - 1 and vz[j] > -0.05 and j - i1 < 1.5 * FINE_HZ:
+            j += 1
+        x = ch["bar_x"][i0:i1]
+        chord = x[0] + (x[-1] - x[0]) * lam
+        rep = dict(
+            set=r["set"], rep=r["rep"], concentric_start_s=t0, concentric_end_s=t1,
+            mean_velocity_mps=rom / (t1 - t0), peak_velocity_mps=float(vz[i0:i1].max()), rom_m=rom,
+            bar_drift_m=float(np.max(np.abs(x - chord))),
+            fault=r["fault"],
+        )
+        if cfg.lumbar_sensors >= 1:
+            rep["peak_trunk_inclination_deg"] = float(trunk[i0:i1].max())
+            rep["hip_rise_deg"] = float(trunk[i0:i1][early].max() - trunk[i0])
+            rep["lockout_lean_back_deg"] = float(-trunk[i1:j + 1].min())
+        if cfg.lumbar_sensors >= 2:
+            rep["peak_lumbar_flexion_deg"] = float(flex[i0:i1].max())
+            rep["lockout_lumbar_extension_deg"] = float(-flex[i1:j + 1].min())
+        reps.append(rep)
+    for s in {r["set"] for r in reps}:
+        mvs = [r["mean_velocity_mps"] for r in reps if r["set"] == s]
+        for r, vl in zip([r for r in reps if r["set"] == s], velocity_loss_pct(np.array(mvs))):
+            r["velocity_loss_pct"] = float(vl)
+    for r in reps:
+        r["flags"] = sorted(evaluate_rep_flags(r, thresholds, cfg.exercise))
+    _ = pelvis
+    return reps
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class SimulatedSession:
+    config: SimConfig
+    sensors: dict[str, dict[str, np.ndarray]]  # role -> {"time_s", "acc_g", "gyro_dps"}
+    truth: list[dict]
+    gaps: list[tuple[float, float]]
+
+
+def simulate(cfg: SimConfig) -> SimulatedSession:
+    from analysis.config import load_thresholds
+
+    rng = np.random.default_rng(cfg.seed)
+    tl = _build_timeline(cfg, rng)
+    ch = tl.arrays()
+    n = len(ch["bar_z"])
+    t_fine = np.arange(n) / FINE_HZ
+    t_end = t_fine[-1]
+    sensors: dict[str, dict[str, np.ndarray]] = {}
+
+    # bar: sensor clipped on the shaft, 3 cm off the bar axis, any mounting rotation
+    bar_rot = _rot_z(ch["bar_yaw"]) * _rot_y(ch["bar_roll"])
+    mount_b = Rotation.random(random_state=rng.integers(1 << 31))
+    lever = np.array([0.0, rng.uniform(0.1, 0.3), 0.03])
+    pos_bar = np.column_stack([ch["bar_x"], ch["bar_y"], ch["bar_z"]]) + bar_rot.apply(lever)
+    roles = [("bar", pos_bar, bar_rot * mount_b)]
+
+    sm, (p_s, r_s), (p_u, r_u) = _body_kinematics(ch)
+    if cfg.lumbar_sensors >= 1:
+        roles.append(("lumbar_upper", p_u, r_u * Rotation.random(random_state=rng.integers(1 << 31))))
+    if cfg.lumbar_sensors >= 2:
+        roles.append(("lumbar_lower", p_s, r_s * Rotation.random(random_state=rng.integers(1 << 31))))
+
+    truth = _truth(cfg, tl, ch, sm, load_thresholds())
+    busy = [(r["concentric_start_s"] - 1.0, r["concentric_end_s"] + 1.0) for r in truth]
+    gaps: list[tuple[float, float]] = []
+    while len(gaps) < cfg.gaps:
+        g0 = rng.uniform(cfg.lead_in_s + 2, t_end - 2)
+        g1 = g0 + rng.uniform(0.1, 0.7)
+        if not any(g0 < b1 and g1 > b0 for b0, b1 in busy):
+            gaps.append((g0, g1))
+
+    for role, pos, rot in roles:
+        f_sf, w_sf = _imu_ideal(pos, rot)
+        t, acc_g, gyro_dps = _sample(rng, t_fine, f_sf, w_sf, cfg.fs_hz, cfg.noise, t_end)
+        if cfg.timestamps == "arrival":
+            t = _arrival_times(rng, t, cfg.batch_size)
+        keep = np.ones(len(t), bool)
+        for g0, g1 in gaps:
+            keep &= ~((t >= g0) & (t < g1))
+        idx = np.flatnonzero(keep)
+        if cfg.duplicate_rate > 0:
+            dup = idx[rng.uniform(size=len(idx)) < cfg.duplicate_rate]
+            idx = np.sort(np.concatenate([idx, dup]))
+        sensors[role] = {"time_s": t[idx], "acc_g": acc_g[idx], "gyro_dps": gyro_dps[idx]}
+    return SimulatedSession(cfg, sensors, truth, gaps)
+
+
+def write_session(sim: SimulatedSession, out_dir: str | Path) -> Path:
+    """Write a generic IMU CSV session folder plus `truth.json` (ground truth)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for role, d in sim.sensors.items():
+        name = f"{role}.csv"
+        data = np.column_stack([d["time_s"], d["acc_g"], d["gyro_dps"]])
+        header = "time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps"
+        np.savetxt(out / name, data, delimiter=",", header=header, comments="",
+                   fmt=["%.6f", "%.6f", "%.6f", "%.6f", "%.4f", "%.4f", "%.4f"])
+        files[role] = name
+    meta = {"exercise": sim.config.exercise, "sensors": files,
+            "notes": f"simulated by barback (seed {sim.config.seed})"}
+    (out / "session.json").write_text(json.dumps(meta, indent=2) + "\n")
+    cfg = asdict(sim.config)
+    (out / "truth.json").write_text(json.dumps({"config": cfg, "reps": sim.truth,
+                                                "gaps": sim.gaps}, indent=2) + "\n")
+    return out
+
+
+def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
+    """Named benchmark scenarios."""
+    base = SimConfig(seed=seed)
+    table = {
+        "deadlift_100hz": dict(),
+        "deadlift_52hz": dict(fs_hz=52.0),
+        "deadlift_200hz": dict(fs_hz=200.0),
+        "deadlift_one_lumbar": dict(lumbar_sensors=1),
+        "deadlift_touch_and_go": dict(touch_and_go=True, reps_per_set=8),
+        "deadlift_grinding": dict(reps_per_set=10, mean_velocity_first_mps=(0.30, 0.40),
+                                  velocity_loss_final=(0.35, 0.55)),
+        "deadlift_ble_arrival": dict(timestamps="arrival", batch_size=5),
+        "romanian_deadlift": dict(exercise="romanian_deadlift"),
+        "squat": dict(exercise="squat"),
+        "bench_press": dict(exercise="bench_press", lumbar_sensors=0, faults=("bar_drift",)),
+    }
+    if name not in table:
+        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(table)}")
+    return replace(base, **{**table[name], **overrides})
+
+
+SCENARIOS = ("deadlift_100hz", "deadlift_52hz", "deadlift_200hz", "deadlift_one_lumbar",
+             "deadlift_touch_and_go", "deadlift_grinding", "deadlift_ble_arrival",
+             "romanian_deadlift", "squat", "bench_press")
