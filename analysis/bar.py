@@ -75,22 +75,60 @@ def turnarounds(pos_m: np.ndarray, still: np.ndarray, fs_hz: float, prominence_m
     return idx[keep]
 
 
+def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed_mps: float = 0.05,
+                  max_run_s: float = 8.0, horizon_s: float = 5.0) -> np.ndarray:
+    """Drop still runs that are really steady motion.
+
+    An accelerometer cannot tell rest from constant velocity, and a slow grinding rep can look
+    still for seconds. Integrating from the neighbouring rests, forwards and backwards, tells them
+    apart: at a true rest the speed carried in from either side is near zero. Only neighbours
+    within `horizon_s` are used, so integration drift cannot condemn a true rest."""
+    still = still.copy()
+    dt = 1.0 / fs_hz
+    for _ in range(2):
+        d = np.diff(np.concatenate([[0], still.astype(np.int8), [0]]))
+        runs: list[tuple[int, int]] = []
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            if runs and a - runs[-1][1] < 0.15 * fs_hz:  # fragments of one rest (or one fake)
+                runs[-1] = (runs[-1][0], b)
+            else:
+                runs.append((a, b))
+        changed = False
+        for k, (a, b) in enumerate(runs):
+            if b - a >= max_run_s * fs_hz:
+                continue
+            prev_end = runs[k - 1][1] if k > 0 else None
+            next_start = runs[k + 1][0] if k + 1 < len(runs) else None
+            v_f = v_b = np.inf
+            if prev_end is not None and a - prev_end <= horizon_s * fs_hz:
+                v_f = abs(float(np.sum(acc_up[prev_end:a]) * dt))
+            if next_start is not None and next_start - b <= horizon_s * fs_hz:
+                v_b = abs(float(np.sum(acc_up[b:next_start]) * dt))
+            if min(v_f, v_b) > max_speed_mps and np.isfinite(min(v_f, v_b)):
+                still[a:b] = False
+                changed = True
+        if not changed:
+            break
+    return still
+
+
 def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
               min_segment_s: float = 4.0) -> BarTrack:
     """Vertical kinematics of the bar sensor on its uniform grid."""
     acc_up = np.einsum("ij,ij->i", s.acc_sf_mps2, att.up_sf) - att.gravity_mps2
-    acc_up[att.still] = 0.0
-    still_idx = np.flatnonzero(att.still)
+    still = confirm_rests(acc_up, att.still, s.fs_hz)
+    acc_up[still] = 0.0
+    still_idx = np.flatnonzero(still)
     # first pass: still periods only; then add the turnarounds it shows in long segments, once
     vel = anchored_velocity(acc_up, s.fs_hz, still_idx)
     pos = _cumtrapz(vel, 1.0 / s.fs_hz)
-    turn = turnarounds(pos, att.still, s.fs_hz, prominence_m, min_segment_s)
+    turn = turnarounds(pos, still, s.fs_hz, prominence_m, min_segment_s)
     if len(turn):
         vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn))
         pos = _cumtrapz(vel, 1.0 / s.fs_hz)
     acc_wf = rotate_to_world(att.quat_ws, s.acc_sf_mps2)
     return BarTrack(t_s=s.t_s, fs_hz=s.fs_hz, acc_z_wf_mps2=acc_up, vel_z_wf_mps=vel, pos_z_wf_m=pos,
-                    acc_h_wf_mps2=acc_wf[:, :2], still=att.still, valid=s.valid, anchors_idx=turn)
+                    acc_h_wf_mps2=acc_wf[:, :2], still=still, valid=s.valid, anchors_idx=turn)
 
 
 def horizontal_drift(track: BarTrack, i0: int, i1: int) -> tuple[float, np.ndarray]:

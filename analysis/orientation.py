@@ -67,8 +67,16 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
     g_mov = maximum_filter1d(gmag, w, mode="nearest")
     cand = (g_mov < np.deg2rad(settings.still_gyro_dps)) & (a_std < std_lim)
     cand &= np.abs(a_mean - np.median(amag)) < 0.1 * G0_MPS2
+    # a rest holds |f| constant; a slow, smooth push (a grinding rep) makes it trend
+    runs = []
+    for a, b in _runs(cand):
+        if b - a > w:
+            m = a_mean[a + w // 2:b - w // 2]
+            if m.size and m.max() - m.min() > max(0.04, 8.0 * noise / np.sqrt(w)):
+                cand[a:b] = False
+                continue
+        runs.append((a, b))
     # local gravity from long candidate rests; short ones must match it closely
-    runs = _runs(cand)
     long_runs = [(a, b) for a, b in runs if b - a >= int(1.0 * fs_hz)]
     if not long_runs:
         return cand

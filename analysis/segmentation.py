@@ -69,31 +69,53 @@ def _crossing_time(t: np.ndarray, v: np.ndarray, i: int, level: float) -> float:
     return float(t[i] + (level - v0) / (v1 - v0) * (t[i + 1] - t[i]))
 
 
+def _level_time(t: np.ndarray, v: np.ndarray, lo: int, hi: int, level: float, forward: bool) -> float | None:
+    """Time where v crosses `level` going away from the peak: the last crossing before the peak
+    (forward=False, searching [lo, hi]) or the first after it (forward=True)."""
+    seg = v[lo:hi + 1]
+    idx = np.flatnonzero(seg <= level)
+    if forward:
+        if not idx.size or idx[0] == 0:
+            return None
+        return _crossing_time(t, v, lo + idx[0] - 1, level)
+    if not idx.size or lo + idx[-1] >= hi:
+        return None
+    return _crossing_time(t, v, lo + idx[-1], level)
+
+
+def _extrapolate_to_rest(t1: float, t2: float | None, t4: float | None) -> float:
+    """Where velocity reaches zero, from its crossings of eps, 2 eps and 4 eps.
+
+    Near the ends of a stroke velocity behaves like a power of the time to rest,
+    v ~ c |t - t0|^a. Then successive doublings of the level are a geometric sequence in time with
+    ratio r = 2^(1/a), and t0 = t1 + (t1 - t2) / (r - 1) exactly (Aitken's extrapolation).
+    The exponent is clamped to 0.8 <= a <= 4 so noise cannot throw the estimate far."""
+    if t2 is None:
+        return t1
+    d12 = t1 - t2
+    if t4 is None or d12 == 0:
+        return t1 + d12
+    r = (t2 - t4) / d12
+    r = min(max(r, 2 ** (1 / 4)), 2 ** (1 / 0.8))
+    return t1 + d12 / (r - 1)
+
+
 def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: int, eps: float) -> tuple[float, float]:
     """Start and end of the upward motion around the velocity peak i_pk, within [i_lo, i_hi]."""
-    # start: last crossing of eps (and 2 eps) before the peak, extrapolated to zero
-    seg = v[i_lo:i_pk + 1]
-    below1 = np.flatnonzero(seg <= eps)
-    j1 = i_lo + (below1[-1] if below1.size else 0)
-    below2 = np.flatnonzero(seg <= 2 * eps)
-    j2 = i_lo + (below2[-1] if below2.size else 0)
-    t1 = _crossing_time(t, v, j1, eps) if j1 < i_pk else float(t[i_lo])
-    t2 = _crossing_time(t, v, j2, 2 * eps) if j2 < i_pk else t1
-    zero = np.flatnonzero(seg <= 0.0)
-    t_zero = _crossing_time(t, v, i_lo + zero[-1], 0.0) if zero.size and i_lo + zero[-1] < i_pk else float(t[i_lo])
-    t_start = max(t1 - (t2 - t1), t_zero)
-    # end: first crossing below eps after the peak, extrapolated forward to zero
-    seg = v[i_pk:i_hi + 1]
-    above1 = np.flatnonzero(seg <= eps)
-    k1 = i_pk + (above1[0] if above1.size else len(seg) - 1)
-    above2 = np.flatnonzero(seg <= 2 * eps)
-    k2 = i_pk + (above2[0] if above2.size else len(seg) - 1)
-    e1 = _crossing_time(t, v, k1 - 1, eps) if k1 > i_pk else float(t[i_hi])
-    e2 = _crossing_time(t, v, k2 - 1, 2 * eps) if k2 > i_pk else e1
-    zero = np.flatnonzero(seg <= 0.0)
-    e_zero = _crossing_time(t, v, i_pk + zero[0] - 1, 0.0) if zero.size and zero[0] > 0 else float(t[i_hi])
-    t_end = min(e1 + (e1 - e2), e_zero)
-    return t_start, t_end
+    bounds = []
+    for forward, lo, hi in ((False, i_lo, i_pk), (True, i_pk, i_hi)):
+        t1 = _level_time(t, v, lo, hi, eps, forward)
+        if t1 is None:
+            bounds.append(float(t[hi] if forward else t[lo]))
+            continue
+        t2 = _level_time(t, v, lo, hi, 2 * eps, forward)
+        t4 = _level_time(t, v, lo, hi, 4 * eps, forward)
+        t0 = _extrapolate_to_rest(t1, t2, t4)
+        t_zero = _level_time(t, v, lo, hi, 0.0, forward)  # never past the actual zero crossing
+        if t_zero is not None:
+            t0 = min(t0, t_zero) if forward else max(t0, t_zero)
+        bounds.append(t0)
+    return bounds[0], bounds[1]
 
 
 def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = PipelineSettings(),
@@ -113,6 +135,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         if v[i_pk] < settings.min_peak_velocity_mps:
             continue
         t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps)
+        if t_e - t_s < 0.1:
+            continue
         ecc = None
         if k > 0 and seq[k - 1][1] == 1:
             i_top = seq[k - 1][0]
