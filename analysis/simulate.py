@@ -632,3 +632,33 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
 SCENARIOS = ("deadlift_100hz", "deadlift_52hz", "deadlift_200hz", "deadlift_one_lumbar",
              "deadlift_touch_and_go", "deadlift_grinding", "deadlift_ble_arrival",
              "romanian_deadlift", "squat", "bench_press")
+
+
+def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) -> Path:
+    """Write the session as a native recording of WitMotion sensors, as live capture would
+    have stored it: one 20-byte `55 61` notification per sample, stamped on arrival in
+    connection-event batches. Ground truth goes to `truth.json` beside it."""
+    from sensor.decoders import witmotion
+    from sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
+
+    out = Path(out_dir)
+    (out / "stream.bbr").unlink(missing_ok=True)  # a new recording, not an append
+    rng = np.random.default_rng(sim.config.seed + 7)
+    infos, recs = [], []
+    for sid, (role, d) in enumerate(sim.sensors.items()):
+        infos.append(SensorInfo(id=sid, role=role, kind=witmotion.KIND, address=f"SIM:00:00:00:00:{sid:02X}",
+                                name=f"WT901BLE sim {role}", rate_hz=sim.config.fs_hz,
+                                channels={witmotion.NOTIFY_UUID: 0, witmotion.WRITE_UUID: 1}))
+        t_u = np.unique(d["time_s"])  # a duplicated sample is a notification delivered twice
+        arrival = _arrival_times(rng, t_u, batch)[np.searchsorted(t_u, d["time_s"])]
+        for t, a, g in zip(arrival, d["acc_g"], d["gyro_dps"]):
+            recs.append((int(round(t * 1e9)), sid, witmotion.encode_packet(a, g)))
+    recs.sort(key=lambda r: r[0])
+    meta = RecordingMeta(exercise=sim.config.exercise, sensors=infos, started_unix_ns=1_700_000_000_000_000_000,
+                         notes=f"simulated by barback (seed {sim.config.seed})")
+    with RecordingWriter(out, meta, flush_interval_s=1e9) as w:
+        for t_ns, sid, payload in recs:
+            w.append(Record(RecordType.NOTIFICATION, sid, 0, t_ns, payload))
+    (out / "truth.json").write_text(json.dumps({"config": asdict(sim.config), "reps": sim.truth,
+                                                "gaps": sim.gaps}, indent=2) + "\n")
+    return out

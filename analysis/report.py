@@ -1,0 +1,238 @@
+"""Post-session report: a self-contained HTML page (figures embedded as PNG data URIs).
+
+Figures: mean velocity per rep per set (coloured by flags, velocity-loss threshold drawn), lumbar
+flexion over each rep (time-normalised, threshold band, standing neutral), trunk inclination
+against bar height, and the bar path in the sagittal plane. Missing sensors give a note, never an
+empty axis.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.config import Thresholds, load_thresholds
+from analysis.results import SessionResult
+
+FLAG_COLOURS = {
+    "lumbar_flexion": "#d62728", "lumbar_flexion_drift": "#e377c2", "hips_rise_early": "#ff7f0e",
+    "lockout_hyperextension": "#9467bd", "bar_drift": "#8c564b", "velocity_loss": "#bcbd22",
+}
+OK_COLOUR = "#2ca02c"
+
+
+@dataclass
+class Figure:
+    name: str
+    title: str
+    png: bytes | None
+    note: str = ""
+
+
+def _mpl():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 11, "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 110})
+    return plt
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.clf()
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def fig_velocity(result: SessionResult, th: Thresholds) -> Figure:
+    title = "Mean concentric velocity per rep"
+    if not result.reps:
+        return Figure("velocity", title, None, "No reps were found, so there is no velocity to show.")
+    plt = _mpl()
+    sets = [s.set for s in result.sets]
+    fig, axes = plt.subplots(1, len(sets), figsize=(max(6.0, 3.2 * len(sets)), 3.8), sharey=True, squeeze=False)
+    vl = th["velocity_loss"]["threshold_pct"] / 100
+    for ax, s in zip(axes[0], result.sets):
+        reps = [r for r in result.reps if r.set == s.set]
+        x = [r.rep for r in reps]
+        mv = [r.mean_velocity_mps for r in reps]
+        colours = [FLAG_COLOURS[r.flags[0].name] if r.flags else OK_COLOUR for r in reps]
+        ax.bar(x, mv, color=colours, edgecolor="black", linewidth=0.5)
+        ax.axhline(s.best_mean_velocity_mps * (1 - vl), color="k", ls="--", lw=1,
+                   label=f"{th['velocity_loss']['threshold_pct']:.0f} % velocity loss")
+        ax.set_title(f"Set {s.set}" + (f" · {s.load_kg:g} kg" if s.load_kg else ""))
+        ax.set_xlabel("rep")
+        ax.set_xticks(x)
+    axes[0][0].set_ylabel("mean velocity (m/s)")
+    axes[0][0].legend(loc="lower left", fontsize=9)
+    return Figure("velocity", title, _png(fig))
+
+
+def _rep_windows(result: SessionResult):
+    for r in result.reps:
+        yield r, r.concentric_start_s, r.concentric_end_s
+
+
+def fig_flexion(result: SessionResult, th: Thresholds) -> Figure:
+    title = "Lumbar flexion during each pull (time-normalised)"
+    ser = result.series
+    if not result.has_lumbar_flexion or ser is None or ser.lumbar_flexion_deg is None:
+        why = ("Lumbar flexion needs two lumbar sensors (upper at T12/L1 and lower at S1/S2); "
+               "this session has " + ("one." if result.has_trunk_inclination else "none."))
+        return Figure("flexion", title, None, why)
+    if not result.reps:
+        return Figure("flexion", title, None, "No reps were found.")
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    lim = th["lumbar_flexion"]["peak_deg"]
+    ax.axhspan(lim, max(lim + 20, 70), color="#d62728", alpha=0.12, label=f"above {lim:g}° (flag)")
+    ax.axhline(0, color="k", lw=1, label="standing neutral")
+    cmap = plt.get_cmap("viridis")
+    for k, (r, t0, t1) in enumerate(_rep_windows(result)):
+        tt = np.linspace(t0, t1, 101)
+        y = np.interp(tt, ser.t_s, ser.lumbar_flexion_deg)
+        ax.plot(np.linspace(0, 100, 101), y, color=cmap(k / max(len(result.reps) - 1, 1)), lw=1.3,
+                label=f"set {r.set} rep {r.rep}" if len(result.reps) <= 8 else None)
+    ax.set_xlabel("concentric phase (% of duration)")
+    ax.set_ylabel("lumbar flexion (°)")
+    ax.legend(fontsize=8, ncol=2, loc="upper right")
+    return Figure("flexion", title, _png(fig))
+
+
+def fig_hinge(result: SessionResult, th: Thresholds) -> Figure:
+    title = "Trunk inclination against bar height (hips rising first shows as a hook at the bottom)"
+    ser = result.series
+    if not result.has_trunk_inclination or ser is None or ser.bar is None:
+        return Figure("hinge", title, None, "Needs a bar sensor and at least one lumbar sensor.")
+    if not result.reps:
+        return Figure("hinge", title, None, "No reps were found.")
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    bar = ser.bar
+    for r, t0, t1 in _rep_windows(result):
+        tt = np.linspace(t0, t1, 101)
+        z = np.interp(tt, bar.t_s, bar.pos_z_wf_m)
+        inc = np.interp(tt, ser.t_s, ser.trunk_inclination_deg)
+        flagged = "hips_rise_early" in r.flag_names
+        ax.plot(z - z[0], inc, color=FLAG_COLOURS["hips_rise_early"] if flagged else "#1f77b4",
+                lw=2.0 if flagged else 1.0, alpha=0.9)
+    ax.set_xlabel("bar height above the start of the pull (m)")
+    ax.set_ylabel("trunk inclination (°, forward +)")
+    ax.plot([], [], color=FLAG_COLOURS["hips_rise_early"], lw=2, label="hips rose early")
+    ax.plot([], [], color="#1f77b4", lw=1, label="sound pull")
+    ax.legend(fontsize=9)
+    return Figure("hinge", title, _png(fig))
+
+
+def fig_bar_path(result: SessionResult, th: Thresholds) -> Figure:
+    title = "Bar path in the sagittal plane (relative to the straight line from start to lockout)"
+    ser = result.series
+    if ser is None or not ser.bar_paths:
+        return Figure("bar_path", title, None, "No bar paths (no bar sensor or no reps).")
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(4.5, 5.0))
+    lim = th["bar_drift"]["max_m"] * 100
+    ax.axvspan(-lim, lim, color=OK_COLOUR, alpha=0.08, label=f"within {lim:.0f} cm")
+    for r in result.reps:
+        p = ser.bar_paths.get((r.set, r.rep))
+        if p is None:
+            continue
+        flagged = "bar_drift" in r.flag_names
+        ax.plot(p[:, 0] * 100, p[:, 1] * 100, color=FLAG_COLOURS["bar_drift"] if flagged else "#1f77b4",
+                lw=2.0 if flagged else 1.0)
+    ax.set_xlabel("horizontal deviation (cm)")
+    ax.set_ylabel("bar height (cm)")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(fontsize=9, loc="lower right")
+    return Figure("bar_path", title, _png(fig))
+
+
+def build_figures(result: SessionResult, th: Thresholds) -> list[Figure]:
+    return [f(result, th) for f in (fig_velocity, fig_flexion, fig_hinge, fig_bar_path)]
+
+
+def _fmt(v, nd=2):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    return f"{v:.{nd}f}"
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1000px;margin:auto;padding:12px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:4px}
+table{border-collapse:collapse;width:100%;font-size:0.9em}th,td{border:1px solid #ddd;padding:4px 6px;text-align:right}
+th{background:#f4f4f4}td.l,th.l{text-align:left}.flag{color:#b00;font-weight:600}.note{color:#666;font-style:italic}
+img{max-width:100%;height:auto}.warn{background:#fff7e0;border-left:4px solid #e0a000;padding:6px 10px;margin:4px 0}
+.summary td{text-align:left}
+"""
+
+
+def render_html(result: SessionResult, th: Thresholds | None = None) -> str:
+    th = th or load_thresholds()
+    figs = build_figures(result, th)
+    e = html.escape
+    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+           f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+           f"<title>barback report – {e(result.exercise)}</title><style>{CSS}</style></head><body>"]
+    out.append(f"<h1>barback session report: {e(result.exercise.replace('_', ' '))}</h1>")
+    counts: dict[str, int] = {}
+    for r in result.reps:
+        for f in r.flags:
+            counts[f.name] = counts.get(f.name, 0) + 1
+    out.append("<h2>Summary</h2><table class='summary'>")
+    out.append(f"<tr><th class='l'>source</th><td>{e(result.source)}</td></tr>")
+    out.append(f"<tr><th class='l'>sets / reps</th><td>{len(result.sets)} / {len(result.reps)}</td></tr>")
+    out.append("<tr><th class='l'>sensors</th><td>" + ", ".join(
+        f"{e(s.role)} ({s.fs_hz:.0f} Hz)" for s in result.sensors) + "</td></tr>")
+    out.append("<tr><th class='l'>flags</th><td>" + (", ".join(f"{e(k)}: {v}" for k, v in sorted(counts.items()))
+                                                    or "none") + "</td></tr>")
+    out.append(f"<tr><th class='l'>thresholds</th><td>version {e(result.thresholds_version)}</td></tr></table>")
+    if result.sets:
+        out.append("<h2>Sets</h2><table><tr><th>set</th><th>reps</th><th>load (kg)</th><th>best MV (m/s)</th>"
+                   "<th>mean MV (m/s)</th><th>velocity loss, last rep (%)</th></tr>")
+        for s in result.sets:
+            out.append(f"<tr><td>{s.set}</td><td>{s.n_reps}</td><td>{_fmt(s.load_kg, 1)}</td>"
+                       f"<td>{_fmt(s.best_mean_velocity_mps)}</td><td>{_fmt(s.mean_of_mean_velocity_mps)}</td>"
+                       f"<td>{_fmt(s.last_rep_velocity_loss_pct, 0)}</td></tr>")
+        out.append("</table>")
+    if result.warnings:
+        out.append("<h2>Data quality</h2>")
+        out += [f"<div class='warn'>{e(w)}</div>" for w in result.warnings]
+    out.append("<h2>Figures</h2>")
+    for f in figs:
+        out.append(f"<h3>{e(f.title)}</h3>")
+        if f.png:
+            b64 = base64.b64encode(f.png).decode()
+            out.append(f"<img id='fig-{f.name}' alt='{e(f.title)}' src='data:image/png;base64,{b64}'>")
+        else:
+            out.append(f"<p class='note' id='note-{f.name}'>{e(f.note)}</p>")
+    out.append("<h2>Every rep</h2><table><tr><th>set</th><th>rep</th><th>MV (m/s)</th><th>PV (m/s)</th>"
+               "<th>ROM (m)</th><th>VL (%)</th><th>lumbar flexion (°)</th><th>trunk incl. (°)</th>"
+               "<th>bar drift (cm)</th><th class='l'>flags</th></tr>")
+    for r in result.reps:
+        flags = "<br>".join(f"<span class='flag'>{e(f.name)}</span>: {e(f.explanation)} <i>Cue: {e(f.cue)}</i>"
+                            for f in r.flags) or "–"
+        drift = None if r.bar_drift_m is None else r.bar_drift_m * 100
+        out.append(f"<tr class='rep'><td>{r.set}</td><td>{r.rep}</td><td>{_fmt(r.mean_velocity_mps)}</td>"
+                   f"<td>{_fmt(r.peak_velocity_mps)}</td><td>{_fmt(r.rom_m)}</td><td>{_fmt(r.velocity_loss_pct, 0)}</td>"
+                   f"<td>{_fmt(r.peak_lumbar_flexion_deg, 1)}</td><td>{_fmt(r.peak_trunk_inclination_deg, 1)}</td>"
+                   f"<td>{_fmt(drift, 1)}</td><td class='l'>{flags}</td></tr>")
+    out.append("</table><p class='note'>Made by barback. Flags are coaching aids, not a diagnosis.</p></body></html>")
+    return "\n".join(out)
+
+
+def write_report(result: SessionResult, path: str | Path, th: Thresholds | None = None) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_html(result, th))
+    return p

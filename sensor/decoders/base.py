@@ -1,0 +1,53 @@
+"""What every device decoder returns, and the shared field-table machinery."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Field:
+    """One value in a packet: byte offset, struct format (little-endian), scale to SI."""
+
+    name: str
+    offset: int
+    fmt: str
+    scale: float
+    unit: str
+
+
+@dataclass
+class SampleBlock:
+    """Decoded samples of one notification. `t_s` is on the sensor clock when `host_timed` is
+    False, else the host arrival time (the device sends no timestamp)."""
+
+    t_s: np.ndarray
+    acc_sf_mps2: np.ndarray
+    gyro_sf_rps: np.ndarray
+    host_timed: bool
+
+
+@dataclass
+class DecodeStats:
+    packets: int = 0
+    samples: int = 0
+    malformed: int = 0
+    duplicates: int = 0
+    resync_bytes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, msg: str) -> None:
+        self.malformed += 1
+        if len(self.errors) < 20:
+            self.errors.append(msg)
+
+
+class DecodeError(ValueError):
+    """A packet that cannot be decoded (wrong length, unknown type, bad value)."""
+
+
+def unpack_fields(table: tuple[Field, ...], packet: bytes) -> dict[str, float]:
+    return {f.name: struct.unpack_from(f.fmt, packet, f.offset)[0] * f.scale for f in table}

@@ -1,0 +1,207 @@
+"""The native barback recording: raw BLE bytes with host timestamps, lossless and append-only.
+
+A recording is a folder holding `recording.json` (who, what, which sensors) and `stream.bbr`
+(every notification and command, as it crossed the radio). The byte layout is specified in
+`recordings/FORMAT.md`; this module is its reference implementation.
+
+Writers append framed, CRC-checked records and flush them to disk at least every
+`flush_interval_s`, so a crash, `kill -9` or power loss costs at most that much. Readers stop at
+nothing: a torn or corrupted record is skipped (and counted) and reading resumes at the next valid
+record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from pathlib import Path
+
+MAGIC = b"BBREC"
+FORMAT_VERSION = 1
+FILE_HEADER = struct.Struct("<5sHB")  # magic, version, reserved
+SYNC = 0xA5
+RECORD_HEAD = struct.Struct("<BBBBqH")  # sync, type, sensor, channel, host_time_ns, length
+CRC = struct.Struct("<I")
+MAX_PAYLOAD = 4096
+STREAM_FILE = "stream.bbr"
+META_FILE = "recording.json"
+
+
+class RecordType(IntEnum):
+    NOTIFICATION = 1  # bytes received from the sensor
+    WRITE = 2  # bytes the host wrote to the sensor
+    EVENT = 3  # JSON: connected, disconnected, reconnecting, error
+    MARK = 4  # JSON: annotation (set start, load, note)
+
+
+@dataclass(frozen=True)
+class Record:
+    type: RecordType
+    sensor: int
+    channel: int
+    host_time_ns: int
+    payload: bytes
+
+
+@dataclass
+class SensorInfo:
+    id: int
+    role: str  # bar | lumbar_upper | lumbar_lower
+    kind: str  # witmotion | polar_pmd | movesense | barback_diy
+    address: str = ""
+    name: str = ""
+    rate_hz: float = 100.0
+    channels: dict[str, int] = field(default_factory=dict)  # characteristic uuid -> channel
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class RecordingMeta:
+    exercise: str
+    sensors: list[SensorInfo]
+    started_unix_ns: int = 0
+    athlete: str = ""
+    notes: str = ""
+    format_version: int = FORMAT_VERSION
+    loads_kg: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "RecordingMeta":
+        d = json.loads(text)
+        d["sensors"] = [SensorInfo(**s) for s in d["sensors"]]
+        return cls(**d)
+
+
+def encode_record(rec: Record) -> bytes:
+    if len(rec.payload) > MAX_PAYLOAD:
+        raise ValueError(f"payload of {len(rec.payload)} bytes exceeds {MAX_PAYLOAD}")
+    head = RECORD_HEAD.pack(SYNC, int(rec.type), rec.sensor, rec.channel, rec.host_time_ns, len(rec.payload))
+    body = head + rec.payload
+    return body + CRC.pack(zlib.crc32(body[1:]))
+
+
+class RecordingWriter:
+    """Append-only writer. Use as a context manager; `append` is cheap and never blocks on fsync
+    more often than every `flush_interval_s`."""
+
+    def __init__(self, folder: str | Path, meta: RecordingMeta, flush_interval_s: float = 0.5):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not meta.started_unix_ns:
+            meta.started_unix_ns = time.time_ns()
+        tmp = self.folder / (META_FILE + ".tmp")
+        tmp.write_text(meta.to_json())
+        os.replace(tmp, self.folder / META_FILE)
+        path = self.folder / STREAM_FILE
+        new = not path.exists() or path.stat().st_size == 0
+        self._fh = open(path, "ab")
+        if new:
+            self._fh.write(FILE_HEADER.pack(MAGIC, FORMAT_VERSION, 0))
+        self._flush_interval_s = flush_interval_s
+        self._last_sync = time.monotonic()
+        self.n_records = 0
+
+    def append(self, rec: Record) -> None:
+        self._fh.write(encode_record(rec))
+        self.n_records += 1
+        now = time.monotonic()
+        if now - self._last_sync >= self._flush_interval_s:
+            self.sync()
+            self._last_sync = now
+
+    def sync(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self.sync()
+            self._fh.close()
+
+    def __enter__(self) -> "RecordingWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass
+class ReadReport:
+    n_records: int = 0
+    skipped_bytes: int = 0
+    corrupt_records: int = 0
+    truncated_tail: bool = False
+
+
+def iter_records(data: bytes, report: ReadReport | None = None) -> Iterator[Record]:
+    """Decode records from the bytes of a stream file, resynchronising after damage."""
+    rep = report if report is not None else ReadReport()
+    if len(data) < FILE_HEADER.size or data[:5] != MAGIC:
+        raise ValueError("not a barback stream (bad magic)")
+    _, version, _ = FILE_HEADER.unpack_from(data)
+    if version > FORMAT_VERSION:
+        raise ValueError(f"stream format version {version} is newer than this reader ({FORMAT_VERSION})")
+    pos, n = FILE_HEADER.size, len(data)
+    hs, cs = RECORD_HEAD.size, CRC.size
+    while pos < n:
+        if data[pos] != SYNC:
+            nxt = data.find(bytes([SYNC]), pos + 1)
+            rep.skipped_bytes += (nxt if nxt >= 0 else n) - pos
+            if nxt < 0:
+                break
+            pos = nxt
+            continue
+        if pos + hs > n:
+            rep.truncated_tail = True
+            rep.skipped_bytes += n - pos
+            break
+        _, rtype, sensor, channel, t_ns, length = RECORD_HEAD.unpack_from(data, pos)
+        end = pos + hs + length + cs
+        if length > MAX_PAYLOAD or end > n:
+            if end > n and length <= MAX_PAYLOAD:
+                rep.truncated_tail = True
+                rep.skipped_bytes += n - pos
+                break
+            rep.corrupt_records += 1
+            pos += 1
+            continue
+        (crc,) = CRC.unpack_from(data, end - cs)
+        if crc != zlib.crc32(data[pos + 1:end - cs]) or rtype not in RecordType._value2member_map_:
+            rep.corrupt_records += 1
+            pos += 1
+            continue
+        rep.n_records += 1
+        yield Record(RecordType(rtype), sensor, channel, t_ns, bytes(data[pos + hs:end - cs]))
+        pos = end
+
+
+def read_recording(folder: str | Path) -> tuple[RecordingMeta, list[Record], ReadReport]:
+    """Read a recording folder. Raises FileNotFoundError/ValueError with a clear message."""
+    folder = Path(folder)
+    meta_path = folder / META_FILE
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path}: not found (a recording folder holds {META_FILE} and {STREAM_FILE})")
+    try:
+        meta = RecordingMeta.from_json(meta_path.read_text())
+    except (json.JSONDecodeError, TypeError, KeyError) as exc:
+        raise ValueError(f"{meta_path}: invalid recording metadata ({exc})") from None
+    stream = folder / STREAM_FILE
+    if not stream.exists():
+        raise FileNotFoundError(f"{stream}: not found")
+    rep = ReadReport()
+    records = list(iter_records(stream.read_bytes(), rep))
+    return meta, records, rep
+
+
+def is_recording(path: str | Path) -> bool:
+    p = Path(path)
+    return p.is_dir() and (p / META_FILE).exists() and (p / STREAM_FILE).exists()
