@@ -83,17 +83,20 @@ def _level_time(t: np.ndarray, v: np.ndarray, lo: int, hi: int, level: float, fo
     return _crossing_time(t, v, lo + idx[-1], level)
 
 
-def _extrapolate_to_rest(t1: float, t2: float | None, t4: float | None) -> float:
+def _extrapolate_to_rest(t1: float, t2: float | None, t4: float | None, dt: float) -> float:
     """Where velocity reaches zero, from its crossings of eps, 2 eps and 4 eps.
 
     Near the ends of a stroke velocity behaves like a power of the time to rest,
     v ~ c |t - t0|^a. Then successive doublings of the level are a geometric sequence in time with
     ratio r = 2^(1/a), and t0 = t1 + (t1 - t2) / (r - 1) exactly (Aitken's extrapolation).
-    The exponent is clamped to 0.8 <= a <= 4 so noise cannot throw the estimate far."""
+    The exponent is clamped to 0.8 <= a <= 4 so noise cannot throw the estimate far, and a sharp
+    onset whose crossings fall within two samples is extrapolated linearly."""
     if t2 is None:
         return t1
     d12 = t1 - t2
     if t4 is None or d12 == 0:
+        return t1 + d12
+    if abs(t2 - t4) < 2 * dt:  # a sharp onset, crossings within a couple of samples: linear
         return t1 + d12
     r = (t2 - t4) / d12
     r = min(max(r, 2 ** (1 / 4)), 2 ** (1 / 0.8))
@@ -110,7 +113,7 @@ def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: 
             continue
         t2 = _level_time(t, v, lo, hi, 2 * eps, forward)
         t4 = _level_time(t, v, lo, hi, 4 * eps, forward)
-        t0 = _extrapolate_to_rest(t1, t2, t4)
+        t0 = _extrapolate_to_rest(t1, t2, t4, float(t[1] - t[0]))
         t_zero = _level_time(t, v, lo, hi, 0.0, forward)  # never past the actual zero crossing
         if t_zero is not None:
             t0 = min(t0, t_zero) if forward else max(t0, t_zero)

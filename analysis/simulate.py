@@ -154,8 +154,8 @@ class _Timeline:
         """Move the bar vertically by dz over dur with velocity shape sin^a; body channels follow
         functions of the bar's progress lam in [0, 1]. Returns the fine-grid index range."""
         n = max(2, int(round(dur * FINE_HZ)))
-        vz = dz / dur * _shape(n, a, dip)
-        lam = np.clip(np.cumsum(vz) / FINE_HZ / dz, 0.0, 1.0)
+        cum = np.cumsum(_shape(n, a, dip))
+        lam = cum / cum[-1]  # reaches 1 exactly at the last sample: the stroke ends when the bar stops
         z0, x0, r0 = self.state["bar_z"], self.state["bar_x"], self.state["bar_roll"]
         vals = {
             "bar_z": z0 + lam * dz,
@@ -310,7 +310,7 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
             continue
         # lower the bar to the floor (eccentric); touch-and-go flows into the next pull
         nxt = _deadlift_poses(rng, _RepPlan(0.5, None, rom_full))
-        drop = tl.state["bar_z"] - 0.0
+        drop = tl.state["bar_z"] - 0.225  # back to the floor (plates' radius)
         tl.bar_stroke(rng.uniform(0.9, 1.5), -drop, rng.uniform(1.0, 1.6), 0.0,
                       _lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
                                   nxt["trunk_b"], nxt["flex_b"], tl.state["hip_z"], hip_b),

@@ -65,18 +65,45 @@ def _gap_threshold(period_s: float) -> float:
     return max(1.8 * period_s, period_s + 0.075)
 
 
+def find_gaps(t_s: FloatArray, period_s: float, window: int = 50) -> np.ndarray:
+    """Indices k where data is missing between samples k and k+1.
+
+    A long stamp interval is either a real gap (samples lost: every later stamp is shifted
+    against the sample count) or BLE batching (a wait followed by a burst: the stamps catch up).
+    Comparing the stamp-minus-count residual just before and just after tells them apart."""
+    dt = np.diff(t_s)
+    cand = np.flatnonzero(dt > _gap_threshold(period_s))
+    if cand.size == 0:
+        return cand
+    r = t_s - period_s * np.arange(len(t_s))
+    real = []
+    for k in cand:
+        before = np.median(r[max(0, k - window):k + 1])
+        after = np.median(r[k + 1:k + 1 + window])
+        step = after - before
+        if step > 0.5 * (dt[k] - period_s) or step > 0.05:
+            real.append(k)
+    return np.asarray(real, dtype=np.int64)
+
+
 def nominal_period(t_s: FloatArray) -> float:
-    """Nominal sample period, robust to batching (which makes most stamp differences ~0)."""
+    """Nominal sample period, robust to batching (which makes most stamp differences ~0) and gaps."""
     p = (t_s[-1] - t_s[0]) / max(len(t_s) - 1, 1)
     for _ in range(3):
-        dt = np.diff(t_s)
-        gap = dt > _gap_threshold(p)
-        span = float(dt[~gap].sum())
-        n = int(np.count_nonzero(~gap))
-        if n == 0 or span <= 0:
+        gaps = find_gaps(t_s, p)
+        bounds = np.concatenate([[0], gaps + 1, [len(t_s)]])
+        # least-squares slope of stamp against sample count in each run, weighted by its length:
+        # unlike first-to-last, it is not thrown by a batch at either end
+        slopes, weights = [], []
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if b - a >= 3:
+                i = np.arange(b - a, dtype=float)
+                slopes.append(np.polyfit(i, t_s[a:b], 1)[0])
+                weights.append(float(b - a) ** 3)  # slope variance falls as n^-3
+        if not slopes or np.average(slopes, weights=weights) <= 0:
             break
-        p = span / n
-    return p
+        p = float(np.average(slopes, weights=weights))
+    return float(p)
 
 
 def to_uniform(stream: ImuStream) -> UniformStream:
@@ -85,8 +112,7 @@ def to_uniform(stream: ImuStream) -> UniformStream:
     if len(t) < 4:
         raise ValueError("too few samples")
     p = nominal_period(t)
-    dt = np.diff(t)
-    breaks = np.flatnonzero(dt > _gap_threshold(p)) + 1
+    breaks = find_gaps(t, p) + 1
     bounds = np.concatenate([[0], breaks, [len(t)]])
     t_reg = t.copy()
     regularized = False

@@ -1,0 +1,92 @@
+"""The command line: exit codes, one-line errors, outputs, --help with examples."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from barback.cli import DEMO_RECORDING, build_parser, main
+
+COMMANDS = ("analyze", "demo", "simulate", "export", "report")
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_every_command_has_help_with_an_example(cmd, capsys):
+    with pytest.raises(SystemExit) as ei:
+        main([cmd, "--help"])
+    assert ei.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out and f"barback {cmd}" in out
+
+
+def test_analyze_json_and_csv(sim_deadlift_dir, tmp_path, capsys):
+    out, csv = tmp_path / "r.json", tmp_path / "r.csv"
+    assert main(["analyze", str(sim_deadlift_dir), "--json", str(out), "--csv", str(csv), "--quiet"]) == 0
+    d = json.loads(out.read_text())
+    assert set(d) >= {"reps", "sets", "warnings", "schema_version", "thresholds_version"}
+    rep = d["reps"][0]
+    for k in ("set", "rep", "concentric_start_s", "concentric_end_s", "mean_velocity_mps", "peak_velocity_mps",
+              "rom_m", "peak_lumbar_flexion_deg", "peak_trunk_inclination_deg", "velocity_loss_pct", "flags"):
+        assert k in rep
+    assert csv.read_text().splitlines()[0].startswith("set,rep,concentric_start_s")
+    assert len(csv.read_text().splitlines()) == len(d["reps"]) + 1
+
+
+def test_threshold_override_changes_flags(sim_deadlift_dir, tmp_path):
+    out = tmp_path / "r.json"
+    main(["analyze", str(sim_deadlift_dir), "--json", str(out), "--quiet", "--threshold", "velocity_loss.threshold_pct=1"])
+    d = json.loads(out.read_text())
+    n_vl = sum("velocity_loss" in r["flags"] for r in d["reps"])
+    assert n_vl >= len(d["reps"]) - len(d["sets"]) - 1
+
+
+def test_input_errors_are_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "s"
+    bad.mkdir()
+    (bad / "session.json").write_text('{"exercise": "deadlift", "sensors": {"bar": "bar.csv"}}')
+    (bad / "bar.csv").write_bytes(b"\x00\x00\x00")
+    p = subprocess.run([sys.executable, "-m", "barback.cli", "analyze", str(bad)], capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0 and "bar.csv" in p.stderr and "binary" in p.stderr
+    assert "Traceback" not in p.stderr
+    p = subprocess.run([sys.executable, "-m", "barback.cli", "analyze", str(tmp_path / "missing")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "not found" in p.stderr
+
+
+def test_unknown_threshold_is_a_usage_error(sim_deadlift_dir, capsys):
+    assert main(["analyze", str(sim_deadlift_dir), "--threshold", "nope.x=1"]) == 2
+    assert "unknown threshold" in capsys.readouterr().err
+
+
+def test_demo_writes_report_and_json(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "demo_report.html").stat().st_size > 50_000
+    d = json.loads((tmp_path / "demo.json").read_text())
+    assert len(d["reps"]) == 15
+    assert "15 reps" in capsys.readouterr().out
+
+
+def test_export_then_analyze_matches_native(tmp_path):
+    assert main(["export", str(DEMO_RECORDING), "--out", str(tmp_path / "csv")]) == 0
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    main(["analyze", str(DEMO_RECORDING), "--json", str(a), "--quiet"])
+    main(["analyze", str(tmp_path / "csv"), "--json", str(b), "--quiet"])
+    ra, rb = json.loads(a.read_text())["reps"], json.loads(b.read_text())["reps"]
+    assert len(ra) == len(rb)
+    for x, y in zip(ra, rb):
+        assert x["mean_velocity_mps"] == pytest.approx(y["mean_velocity_mps"], abs=2e-3)
+        assert x["flags"] == y["flags"]
+
+
+def test_simulate_command(tmp_path):
+    assert main(["simulate", str(tmp_path / "s"), "--sets", "1", "--reps", "3", "--seed", "2"]) == 0
+    assert (tmp_path / "s" / "session.json").exists() and (tmp_path / "s" / "truth.json").exists()
+    assert len(json.loads((tmp_path / "s" / "truth.json").read_text())["reps"]) == 3
+
+
+def test_parser_lists_commands():
+    help_text = build_parser().format_help()
+    for c in COMMANDS:
+        assert c in help_text

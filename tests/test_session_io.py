@@ -1,0 +1,92 @@
+"""Bad input: one clear error naming the file, or a recovery with a warning."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from analysis.errors import InputError
+from analysis.session_io import load_session, read_imu_csv
+
+HEADER = "time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps\n"
+
+
+def _csv(path, n=200, scale=1.0, header=HEADER):
+    rows = [f"{i / 100:.3f},{0.01 * scale:.4f},{0.02 * scale:.4f},{1.0 * scale:.4f},0.1,0.2,0.3" for i in range(n)]
+    path.write_text(header + "\n".join(rows) + "\n")
+    return path
+
+
+def test_reads_units_from_header(tmp_path):
+    s, w = read_imu_csv(_csv(tmp_path / "a.csv"))
+    assert s.acc_sf_mps2[0, 2] == pytest.approx(9.80665)
+    assert s.gyro_sf_rps[0, 0] == pytest.approx(np.deg2rad(0.1))
+    assert s.t_s[1] == pytest.approx(0.01)
+    hdr = "time_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyro_x_rads,gyro_y_rads,gyro_z_rads\n"
+    s2, _ = read_imu_csv(_csv(tmp_path / "b.csv", scale=9.80665, header=hdr))
+    assert s2.acc_sf_mps2[0, 2] == pytest.approx(9.80665, abs=1e-4)  # 4 decimals in the file
+    assert s2.gyro_sf_rps[0, 0] == pytest.approx(0.1)
+    assert w == []
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "empty"),
+    (b"\x00\x01\x02binary\x00", "binary"),
+    (b"time_s,acc_x_g,acc_y_g\n0,1,2\n", "missing columns"),
+    (b"t,x\n1,2\n", "missing time column"),
+])
+def test_broken_files_name_the_file_and_the_problem(tmp_path, content, problem):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(content)
+    with pytest.raises(InputError) as ei:
+        read_imu_csv(p)
+    assert "bad.csv" in str(ei.value) and problem in str(ei.value)
+    assert "\n" not in str(ei.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_imu_csv(tmp_path / "nope.csv")
+
+
+def test_junk_rows_and_truncated_last_line_are_recovered(tmp_path):
+    p = _csv(tmp_path / "a.csv")
+    text = p.read_text().splitlines()
+    text.insert(50, "hello,world,this,is,junk,,")
+    text.insert(80, "#### garbage line")
+    text[-1] = text[-1][:8]  # cut mid-line
+    p.write_text("\n".join(text))
+    s, w = read_imu_csv(p)
+    assert len(s) == 199
+    assert any("skipped" in x for x in w)
+
+
+def test_mps2_under_g_header_is_corrected_with_warning(tmp_path):
+    s, w = read_imu_csv(_csv(tmp_path / "a.csv", scale=9.80665))
+    assert s.acc_sf_mps2[0, 2] == pytest.approx(9.80665, rel=1e-4)
+    assert any("m/s²" in x for x in w)
+
+
+def test_nonsense_acceleration_is_refused(tmp_path):
+    with pytest.raises(InputError, match="not gravity"):
+        read_imu_csv(_csv(tmp_path / "a.csv", scale=100.0))
+
+
+def test_session_json_problems(tmp_path):
+    d = tmp_path / "s"
+    d.mkdir()
+    with pytest.raises(InputError, match="session.json not found"):
+        load_session(d)
+    (d / "session.json").write_text("{not json")
+    with pytest.raises(InputError, match="invalid JSON"):
+        load_session(d)
+    (d / "session.json").write_text(json.dumps({"exercise": "curl", "sensors": {"bar": "bar.csv"}}))
+    with pytest.raises(InputError, match="exercise must be one of"):
+        load_session(d)
+    (d / "session.json").write_text(json.dumps({"exercise": "deadlift", "sensors": {"wrist": "bar.csv"}}))
+    with pytest.raises(InputError, match="unknown sensor role"):
+        load_session(d)
+    (d / "session.json").write_text(json.dumps({"exercise": "deadlift", "sensors": {"bar": "bar.csv"}}))
+    with pytest.raises(InputError, match="bar.csv: file not found"):
+        load_session(d)

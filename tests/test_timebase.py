@@ -1,0 +1,65 @@
+"""Timing clean-up: duplicates, order, BLE batching, gaps."""
+
+import numpy as np
+import pytest
+
+from analysis.imu import ImuStream
+from analysis.timebase import clean_samples, nominal_period, to_uniform
+
+
+def _stream(t, rng=np.random.default_rng(0)):
+    n = len(t)
+    return rng.normal(size=(n, 3)) + [0, 0, 9.8], rng.normal(size=(n, 3)) * 0.01
+
+
+def test_duplicates_and_out_of_order_rows():
+    t = np.arange(100) / 100.0
+    acc, gyro = _stream(t)
+    t2 = np.concatenate([t, t[[10, 20]]])
+    a2 = np.concatenate([acc, acc[[10, 20]]])
+    g2 = np.concatenate([gyro, gyro[[10, 20]]])
+    t2[[30, 31]] = t2[[31, 30]]
+    a2[[30, 31]] = a2[[31, 30]]
+    g2[[30, 31]] = g2[[31, 30]]
+    s, rep = clean_samples(t2, a2, g2)
+    assert rep.n_duplicates == 2 and rep.n_out_of_order >= 1
+    assert np.array_equal(s.t_s, t) and np.array_equal(s.acc_sf_mps2, acc)
+
+
+def test_batch_of_distinct_samples_under_one_stamp_is_kept():
+    t = np.repeat(np.arange(25) * 0.04, 4)
+    acc, gyro = _stream(t)
+    s, rep = clean_samples(t, acc, gyro)
+    assert rep.n_duplicates == 0 and len(s) == 100
+
+
+def test_batched_arrival_stamps_are_retimed_from_the_crystal():
+    rng = np.random.default_rng(1)
+    fs = 100.0
+    true_t = 5.0 + np.arange(3000) / fs
+    last = (np.arange(3000) // 6 + 1) * 6 - 1
+    arrival = true_t[np.minimum(last, 2999)] + 0.008 + rng.gamma(2, 0.004, 3000)[np.minimum(last, 2999)]
+    arrival = np.maximum.accumulate(arrival)
+    acc, gyro = _stream(arrival)
+    u = to_uniform(ImuStream(arrival, acc, gyro))
+    assert u.regularized
+    assert u.fs_hz == pytest.approx(fs, rel=2e-4)
+    assert abs(u.t0_s - true_t[0]) < 0.015  # within the minimum link latency
+    assert u.valid.all()
+
+
+def test_gaps_are_found_and_marked_invalid():
+    t = np.arange(2000) / 200.0
+    keep = ~((t > 3.0) & (t < 3.4))
+    acc, gyro = _stream(t[keep])
+    u = to_uniform(ImuStream(t[keep], acc, gyro))
+    assert u.fs_hz == pytest.approx(200.0, rel=1e-6)
+    assert len(u.gaps_s) == 1 and u.gaps_s[0][0] == pytest.approx(3.0, abs=0.01)
+    bad = u.t_s[~u.valid]
+    assert bad.min() > 3.0 and bad.max() < 3.4 and len(bad) > 70
+
+
+def test_nominal_period_at_13_hz_with_a_gap():
+    t = np.arange(500) / 13.0
+    t = np.concatenate([t[:200], t[205:]])
+    assert 1 / nominal_period(t) == pytest.approx(13.0, rel=1e-6)
