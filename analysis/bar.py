@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import find_peaks
+from numba import njit
 
 from analysis.imu import FloatArray
 from analysis.orientation import Attitude, rotate_to_world
@@ -55,15 +55,75 @@ def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray) -> np
     return v - np.interp(x, zero_idx, v[zero_idx])
 
 
+@njit(cache=True)
+def _zigzag(x, swing):  # pragma: no cover - compiled
+    """Alternating extrema of x whose swings are at least `swing` (hysteresis). Returns indices
+    and kinds (+1 high, -1 low); the last, still-open extremum is included."""
+    n = x.shape[0]
+    idx = np.empty(n, np.int64)
+    kind = np.empty(n, np.int64)
+    m = 0
+    if n == 0:
+        return idx[:0], kind[:0]
+    hi_i = lo_i = 0
+    direction = 0  # 0 unknown, +1 rising (tracking a high), -1 falling (tracking a low)
+    for i in range(1, n):
+        if direction >= 0:
+            if x[i] > x[hi_i]:
+                hi_i = i
+            if direction == 1 and x[hi_i] - x[i] >= swing:
+                idx[m] = hi_i
+                kind[m] = 1
+                m += 1
+                direction = -1
+                lo_i = i
+                continue
+        if direction <= 0:
+            if x[i] < x[lo_i]:
+                lo_i = i
+            if direction == -1 and x[i] - x[lo_i] >= swing:
+                idx[m] = lo_i
+                kind[m] = -1
+                m += 1
+                direction = 1
+                hi_i = i
+                continue
+        if direction == 0:
+            if x[hi_i] - x[lo_i] >= swing:
+                if hi_i > lo_i:
+                    idx[m] = lo_i
+                    kind[m] = -1
+                    m += 1
+                    direction = 1
+                else:
+                    idx[m] = hi_i
+                    kind[m] = 1
+                    m += 1
+                    direction = -1
+    if direction == 1:
+        idx[m] = hi_i
+        kind[m] = 1
+        m += 1
+    elif direction == -1:
+        idx[m] = lo_i
+        kind[m] = -1
+        m += 1
+    return idx[:m], kind[:m]
+
+
+def extrema(pos_m: np.ndarray, swing_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Alternating lowest and highest points separated by at least `swing_m` of travel."""
+    return _zigzag(np.ascontiguousarray(pos_m, dtype=np.float64), float(swing_m))
+
+
 def turnarounds(pos_m: np.ndarray, still: np.ndarray, fs_hz: float, prominence_m: float,
                 min_segment_s: float) -> np.ndarray:
-    """Indices of prominent highest and lowest points inside long motion segments.
+    """Indices of highest and lowest points (swings of at least `prominence_m`) inside long
+    motion segments.
 
     Short segments are already pinned by the still periods on both sides; a turnaround anchor
     there could only add error."""
-    hi, _ = find_peaks(pos_m, prominence=prominence_m)
-    lo, _ = find_peaks(-pos_m, prominence=prominence_m)
-    idx = np.sort(np.concatenate([hi, lo]))
+    idx, _ = extrema(pos_m, prominence_m)
     moving = ~still
     d = np.diff(np.concatenate([[0], moving.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)

@@ -146,6 +146,11 @@ def _path(track: BarTrack, w: RepWindow) -> np.ndarray:
 
 
 def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, flex, th) -> None:
+    # work on the slice of the lumbar series around this rep only
+    j0 = max(int(np.searchsorted(t_lum, w.concentric_start_s)) - 2, 0)
+    j1 = int(np.searchsorted(t_lum, max(w.lockout_end_s, w.concentric_end_s + 1.5))) + 2
+    t_lum, incl = t_lum[j0:j1], incl[j0:j1]
+    flex = flex[j0:j1] if flex is not None else None
     t = track.t_s[w.i_start:w.i_end + 1]
     if len(t) < 2 or t[0] < t_lum[0] or t[-1] > t_lum[-1]:
         rep.quality.append("lumbar data does not cover this rep")

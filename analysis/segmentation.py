@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import find_peaks
 
-from analysis.bar import BarTrack
+from analysis.bar import BarTrack, extrema
 from analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
@@ -41,23 +40,15 @@ class RepWindow:
     i_end: int
 
 
-def _extrema(pos: np.ndarray, prominence_m: float) -> list[tuple[int, int]]:
-    """Alternating (index, +1 high / -1 low) extrema by prominence, plus the ends."""
-    hi, _ = find_peaks(pos, prominence=prominence_m)
-    lo, _ = find_peaks(-pos, prominence=prominence_m)
-    ext = sorted([(int(i), 1) for i in hi] + [(int(i), -1) for i in lo])
-    seq: list[tuple[int, int]] = []
-    for i, k in ext:
-        if seq and seq[-1][1] == k:
-            j = seq[-1][0]
-            if (k == 1 and pos[i] > pos[j]) or (k == -1 and pos[i] < pos[j]):
-                seq[-1] = (i, k)
-            continue
-        seq.append((i, k))
+def _extrema(pos: np.ndarray, swing_m: float) -> list[tuple[int, int]]:
+    """Alternating (index, +1 high / -1 low) extrema, plus the ends of the recording."""
+    idx, kind = extrema(pos, swing_m)
+    seq = list(zip(idx.tolist(), kind.tolist()))
     if seq:
-        first = (0, -seq[0][1])
-        last = (len(pos) - 1, -seq[-1][1])
-        seq = [first, *seq, last]
+        if seq[0][0] != 0:
+            seq.insert(0, (0, -seq[0][1]))
+        if seq[-1][0] != len(pos) - 1:
+            seq.append((len(pos) - 1, -seq[-1][1]))
     return seq
 
 

@@ -65,6 +65,16 @@ def _gap_threshold(period_s: float) -> float:
     return max(1.8 * period_s, period_s + 0.075)
 
 
+def _line_fit(y: np.ndarray) -> tuple[float, float]:
+    """Least-squares y = icpt + slope * i over i = 0..n-1 (closed form)."""
+    n = len(y)
+    i_mean = (n - 1) / 2.0
+    y_mean = float(y.mean())
+    sxx = n * (n * n - 1) / 12.0
+    slope = float(np.dot(np.arange(n) - i_mean, y - y_mean)) / sxx
+    return slope, y_mean - slope * i_mean
+
+
 def find_gaps(t_s: FloatArray, period_s: float, window: int = 50) -> np.ndarray:
     """Indices k where data is missing between samples k and k+1.
 
@@ -97,8 +107,7 @@ def nominal_period(t_s: FloatArray) -> float:
         slopes, weights = [], []
         for a, b in zip(bounds[:-1], bounds[1:]):
             if b - a >= 3:
-                i = np.arange(b - a, dtype=float)
-                slopes.append(np.polyfit(i, t_s[a:b], 1)[0])
+                slopes.append(_line_fit(t_s[a:b])[0])
                 weights.append(float(b - a) ** 3)  # slope variance falls as n^-3
         if not slopes or np.average(slopes, weights=weights) <= 0:
             break
@@ -122,7 +131,7 @@ def to_uniform(stream: ImuStream) -> UniformStream:
             continue
         i = np.arange(n, dtype=float)
         seg = t[b0:b1]
-        slope, icpt = np.polyfit(i, seg, 1)
+        slope, icpt = _line_fit(seg)
         resid = seg - (icpt + slope * i)
         if np.std(np.diff(seg)) > 0.25 * p:  # batched or jittery stamps: trust the crystal
             # arrival stamps are never earlier than the sample: hug the lower envelope

@@ -1,0 +1,137 @@
+"""`make bench`: accuracy over simulated scenarios against ground truth, and speed and memory
+of `barback analyze` on a one-hour, three-sensor, 200 Hz session. Prints Markdown tables.
+
+    python -m analysis.benchmark [--seeds 3] [--no-speed] [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from analysis.evaluation import CORE_FLAGS, Scores, score
+from analysis.pipeline import analyze
+from analysis.session_io import load_session
+from analysis.simulate import SCENARIOS, scenario, simulate, write_session
+
+GOALS = {  # metric -> (bias limit, rmse limit); None = not checked
+    "mean_velocity_mps": (0.01, 0.02),
+    "peak_velocity_mps": (None, 0.05),
+    "rom_m": (None, 0.02),
+    "peak_lumbar_flexion_deg": (None, 1.5),
+}
+
+
+def _fmt(x: float, nd: int = 3) -> str:
+    return "–" if x != x else f"{x:.{nd}f}"  # NaN -> dash
+
+
+def accuracy(seeds: int, out=sys.stdout) -> bool:
+    total = Scores()
+    ok_all = True
+    print("### Accuracy against simulated ground truth\n", file=out)
+    print(f"{seeds} seed(s) per scenario; consumer-grade IMU noise, bias, scale and cross-axis errors; "
+          "gaps, duplicated rows, sampling jitter; faults of every flag kind; fatigue across sets.\n", file=out)
+    print("| scenario | reps | rep F1 | MV bias m/s | MV RMSE m/s | PV RMSE m/s | ROM RMSE cm | flexion RMSE ° "
+          "| inclination RMSE ° | flags min P/R | goals |", file=out)
+    print("|---|---|---|---|---|---|---|---|---|---|---|", file=out)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in SCENARIOS:
+            s = Scores()
+            for seed in range(seeds):
+                cfg = scenario(name, seed=100 + seed)
+                sim = simulate(cfg)
+                d = write_session(sim, Path(tmp) / f"{name}_{seed}")
+                s.add(score(analyze(load_session(d)), sim.truth))
+            total.add(s)
+            mv_rmse_goal = 0.03 if "52hz" in name else GOALS["mean_velocity_mps"][1]
+            checks = [s.f1 >= 0.99, abs(s.bias("mean_velocity_mps")) <= 0.01 or "52hz" in name,
+                      s.rmse("mean_velocity_mps") <= mv_rmse_goal,
+                      s.rmse("peak_velocity_mps") <= 0.05, s.rmse("rom_m") <= 0.02,
+                      not s.rmse("peak_lumbar_flexion_deg") > 1.5]
+            pr = [v for f in CORE_FLAGS for v in s.precision_recall(f) if v == v]
+            ok = all(checks)
+            ok_all &= ok
+            print(f"| {name} | {s.tp + s.fn} | {_fmt(s.f1)} | {s.bias('mean_velocity_mps'):+.4f} | "
+                  f"{_fmt(s.rmse('mean_velocity_mps'), 4)} | {_fmt(s.rmse('peak_velocity_mps'), 3)} | "
+                  f"{_fmt(s.rmse('rom_m') * 100, 2)} | {_fmt(s.rmse('peak_lumbar_flexion_deg'), 2)} | "
+                  f"{_fmt(s.rmse('peak_trunk_inclination_deg'), 2)} | {_fmt(min(pr) if pr else float('nan'), 2)} | "
+                  f"{'pass' if ok else 'FAIL'} |", file=out)
+    print("\n### Form flags over all scenarios\n", file=out)
+    print("| flag | true | precision | recall | goal |", file=out)
+    print("|---|---|---|---|---|", file=out)
+    for f in CORE_FLAGS:
+        p, r = total.precision_recall(f)
+        tp, fp, fn = total.flags.get(f, [0, 0, 0])
+        goal = 0.8 if f == "bar_drift" else 0.95
+        ok = p >= goal and r >= goal
+        ok_all &= ok
+        print(f"| {f} | {tp + fn} | {_fmt(p, 3)} | {_fmt(r, 3)} | {'pass' if ok else 'FAIL'} (>= {goal}) |", file=out)
+    print(f"\nAll scenarios: {total.tp + total.fn} reps, F1 {total.f1:.3f}, mean velocity bias "
+          f"{total.bias('mean_velocity_mps'):+.4f} m/s, RMSE {total.rmse('mean_velocity_mps'):.4f} m/s; "
+          f"peak lumbar flexion RMSE {total.rmse('peak_lumbar_flexion_deg'):.2f}°.", file=out)
+    return ok_all
+
+
+def _hour_session(cache: Path) -> tuple[Path, float]:
+    d = cache / "hour_200hz_3sensors"
+    if not (d / "session.json").exists():
+        print("(generating the one-hour session once; cached in", d, ")", file=sys.stderr)
+        cfg = scenario("deadlift_200hz", seed=1, sets=24, reps_per_set=6, rest_s=(120.0, 150.0))
+        write_session(simulate(cfg), d)
+    import pandas as pd
+
+    t = pd.read_csv(d / "bar.csv", usecols=["time_s"]).time_s
+    return d, float(t.iloc[-1] - t.iloc[0])
+
+
+def speed(cache: Path, out=sys.stdout) -> bool:
+    d, duration = _hour_session(cache)
+    n = sum(sum(1 for _ in open(f)) - 1 for f in d.glob("*.csv"))
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "barback.cli", "analyze", str(d), "--json", os.devnull, "--quiet"],
+                       check=True, stderr=subprocess.DEVNULL)
+        runs.append(time.perf_counter() - t0)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    best = min(runs)
+    print("\n### Speed and memory\n", file=out)
+    print("| workload | samples | wall time (best of 3) | × real time | peak memory | goal |", file=out)
+    print("|---|---|---|---|---|---|", file=out)
+    ok = duration / best >= 1000 and peak_mb <= 1536
+    print(f"| `barback analyze` one hour, 3 sensors × 200 Hz, whole process | {n:,} | {best:.2f} s | "
+          f"{duration / best:,.0f} | {peak_mb:,.0f} MB | {'pass' if ok else 'FAIL'} (>= 1000×, <= 1.5 GB) |",
+          file=out)
+    return ok
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m analysis.benchmark", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--cache", default=os.environ.get("BARBACK_BENCH_CACHE",
+                                                      str(Path(tempfile.gettempdir()) / "barback-bench")))
+    args = ap.parse_args(argv)
+    print(f"## barback bench, {dt.date.today().isoformat()}\n")
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.\n")
+    ok = accuracy(args.seeds)
+    if not args.no_speed:
+        cache = Path(args.cache)
+        cache.mkdir(parents=True, exist_ok=True)
+        ok &= speed(cache)
+    print(f"\nOverall: {'all goals met' if ok else 'some goals missed (see FAIL rows)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
