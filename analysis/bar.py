@@ -45,14 +45,28 @@ def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
     return out
 
 
-def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray) -> np.ndarray:
+def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
+                      valid: np.ndarray | None = None) -> np.ndarray:
     """Integrate acceleration and subtract the piecewise-linear error that makes velocity zero at
-    every index in `zero_idx` (sorted). Without anchors, the raw integral is returned."""
-    v = _cumtrapz(acc, 1.0 / fs_hz)
-    if len(zero_idx) == 0:
-        return v
-    x = np.arange(len(acc))
-    return v - np.interp(x, zero_idx, v[zero_idx])
+    every index in `zero_idx` (sorted). Without anchors, the raw integral is returned.
+
+    A data gap (`valid` False) breaks the integration: what was lost in it is unknown, so each
+    stretch between gaps is pinned by its own anchors (held constant beyond the outermost)."""
+    n = len(acc)
+    if valid is None or valid.all():
+        pieces = [(0, n)]
+    else:
+        starts = np.flatnonzero(np.diff(valid.astype(np.int8)) == -1) + 1  # first invalid sample
+        bounds = np.concatenate([[0], starts, [n]])
+        pieces = list(zip(bounds[:-1], bounds[1:]))
+    out = np.empty(n)
+    for a, b in pieces:
+        v = _cumtrapz(acc[a:b], 1.0 / fs_hz)
+        z = zero_idx[(zero_idx >= a) & (zero_idx < b)] - a
+        if len(z):
+            v = v - np.interp(np.arange(b - a), z, v[z])
+        out[a:b] = v
+    return out
 
 
 @njit(cache=True)
@@ -173,18 +187,21 @@ def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed
 
 
 def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
-              min_segment_s: float = 4.0) -> BarTrack:
+              min_segment_s: float = 0.0) -> BarTrack:
     """Vertical kinematics of the bar sensor on its uniform grid."""
     acc_up = np.einsum("ij,ij->i", s.acc_sf_mps2, att.up_sf) - att.gravity_mps2
     still = confirm_rests(acc_up, att.still, s.fs_hz)
     acc_up[still] = 0.0
     still_idx = np.flatnonzero(still)
-    # first pass: still periods only; then add the turnarounds it shows in long segments, once
-    vel = anchored_velocity(acc_up, s.fs_hz, still_idx)
+    # first pass: still periods only; then add the turnarounds it shows, and refine them once
+    vel = anchored_velocity(acc_up, s.fs_hz, still_idx, s.valid)
     pos = _cumtrapz(vel, 1.0 / s.fs_hz)
-    turn = turnarounds(pos, still, s.fs_hz, prominence_m, min_segment_s)
-    if len(turn):
-        vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn))
+    turn = np.zeros(0, dtype=np.int64)
+    for _ in range(2):
+        turn = turnarounds(pos, still, s.fs_hz, prominence_m, min_segment_s)
+        if not len(turn):
+            break
+        vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn), s.valid)
         pos = _cumtrapz(vel, 1.0 / s.fs_hz)
     acc_wf = rotate_to_world(att.quat_ws, s.acc_sf_mps2)
     return BarTrack(t_s=s.t_s, fs_hz=s.fs_hz, acc_z_wf_mps2=acc_up, vel_z_wf_mps=vel, pos_z_wf_m=pos,
