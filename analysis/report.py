@@ -28,10 +28,29 @@ OK_COLOUR = "#2ca02c"
 
 @dataclass
 class Figure:
+    """One report figure: a matplotlib figure, or a note saying why there is none."""
+
     name: str
     title: str
-    png: bytes | None
+    fig: object | None
     note: str = ""
+    _png: bytes | None = None
+
+    @property
+    def png(self) -> bytes | None:
+        if self.fig is None:
+            return None
+        if self._png is None:
+            buf = io.BytesIO()
+            self.fig.savefig(buf, format="png", bbox_inches="tight")
+            self._png = buf.getvalue()
+        return self._png
+
+    def close(self) -> None:
+        if self.fig is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(self.fig)
 
 
 def _mpl():
@@ -42,16 +61,6 @@ def _mpl():
 
     plt.rcParams.update({"font.size": 11, "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 110})
     return plt
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    fig.clf()
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def fig_velocity(result: SessionResult, th: Thresholds) -> Figure:
@@ -74,8 +83,14 @@ def fig_velocity(result: SessionResult, th: Thresholds) -> Figure:
         ax.set_xlabel("rep")
         ax.set_xticks(x)
     axes[0][0].set_ylabel("mean velocity (m/s)")
-    axes[0][0].legend(loc="lower left", fontsize=9)
-    return Figure("velocity", title, _png(fig))
+    from matplotlib.patches import Patch
+
+    shown = sorted({r.flags[0].name for r in result.reps if r.flags})
+    handles = [axes[0][0].get_legend_handles_labels()[0][0], Patch(color=OK_COLOUR, label="no flag")]
+    handles += [Patch(color=FLAG_COLOURS[f], label=f.replace("_", " ")) for f in shown]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=9,
+               bbox_to_anchor=(0.5, -0.17 if len(handles) > 4 else -0.1))
+    return Figure("velocity", title, fig)
 
 
 def _rep_windows(result: SessionResult):
@@ -106,7 +121,7 @@ def fig_flexion(result: SessionResult, th: Thresholds) -> Figure:
     ax.set_xlabel("concentric phase (% of duration)")
     ax.set_ylabel("lumbar flexion (°)")
     ax.legend(fontsize=8, ncol=2, loc="upper right")
-    return Figure("flexion", title, _png(fig))
+    return Figure("flexion", title, fig)
 
 
 def fig_hinge(result: SessionResult, th: Thresholds) -> Figure:
@@ -131,13 +146,13 @@ def fig_hinge(result: SessionResult, th: Thresholds) -> Figure:
     ax.plot([], [], color=FLAG_COLOURS["hips_rise_early"], lw=2, label="hips rose early")
     ax.plot([], [], color="#1f77b4", lw=1, label="sound pull")
     ax.legend(fontsize=9)
-    return Figure("hinge", title, _png(fig))
+    return Figure("hinge", title, fig)
 
 
 def fig_bar_path(result: SessionResult, th: Thresholds) -> Figure:
     title = "Bar path in the sagittal plane (relative to the straight line from start to lockout)"
     ser = result.series
-    if ser is None or not ser.bar_paths:
+    if ser is None or not ser.bar_paths or not result.reps:
         return Figure("bar_path", title, None, "No bar paths (no bar sensor or no reps).")
     plt = _mpl()
     fig, ax = plt.subplots(figsize=(4.5, 5.0))
@@ -154,7 +169,7 @@ def fig_bar_path(result: SessionResult, th: Thresholds) -> Figure:
     ax.set_ylabel("bar height (cm)")
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=9, loc="lower right")
-    return Figure("bar_path", title, _png(fig))
+    return Figure("bar_path", title, fig)
 
 
 def build_figures(result: SessionResult, th: Thresholds) -> list[Figure]:
@@ -172,14 +187,14 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:10
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;width:100%;font-size:0.9em}th,td{border:1px solid #ddd;padding:4px 6px;text-align:right}
 th{background:#f4f4f4}td.l,th.l{text-align:left}.flag{color:#b00;font-weight:600}.note{color:#666;font-style:italic}
-img{max-width:100%;height:auto}.warn{background:#fff7e0;border-left:4px solid #e0a000;padding:6px 10px;margin:4px 0}
+img{max-width:100%;height:auto}@media print{body{max-width:none}h2{break-after:avoid}img{break-inside:avoid}tr{break-inside:avoid}}.warn{background:#fff7e0;border-left:4px solid #e0a000;padding:6px 10px;margin:4px 0}
 .summary td{text-align:left}
 """
 
 
-def render_html(result: SessionResult, th: Thresholds | None = None) -> str:
+def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[Figure] | None = None) -> str:
     th = th or load_thresholds()
-    figs = build_figures(result, th)
+    figs = figs if figs is not None else build_figures(result, th)
     e = html.escape
     out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -231,8 +246,121 @@ def render_html(result: SessionResult, th: Thresholds | None = None) -> str:
     return "\n".join(out)
 
 
-def write_report(result: SessionResult, path: str | Path, th: Thresholds | None = None) -> Path:
+def write_report(result: SessionResult, path: str | Path, th: Thresholds | None = None,
+                 png_dir: str | Path | None = None, pdf: str | Path | None = None) -> Path:
+    """Write the HTML report, and optionally one PNG per figure and a PDF of the whole report."""
+    th = th or load_thresholds()
+    figs = build_figures(result, th)
+    try:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(render_html(result, th, figs))
+        if png_dir is not None:
+            d = Path(png_dir)
+            d.mkdir(parents=True, exist_ok=True)
+            for f in figs:
+                if f.png:
+                    (d / f"{f.name}.png").write_bytes(f.png)
+        if pdf is not None:
+            write_pdf(result, figs, pdf, th)
+    finally:
+        for f in figs:
+            f.close()
+    return p
+
+
+def _summary_lines(result: SessionResult) -> list[str]:
+    counts: dict[str, int] = {}
+    for r in result.reps:
+        for f in r.flags:
+            counts[f.name] = counts.get(f.name, 0) + 1
+    lines = [f"Exercise: {result.exercise.replace('_', ' ')}",
+             f"Sets / reps: {len(result.sets)} / {len(result.reps)}",
+             "Sensors: " + ", ".join(f"{s.role} ({s.fs_hz:.0f} Hz)" for s in result.sensors),
+             "Flags: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none")]
+    for s in result.sets:
+        load = f", {s.load_kg:g} kg" if s.load_kg else ""
+        lines.append(f"Set {s.set}{load}: {s.n_reps} reps, best {s.best_mean_velocity_mps:.2f} m/s, "
+                     f"mean {s.mean_of_mean_velocity_mps:.2f} m/s, velocity loss {s.last_rep_velocity_loss_pct:.0f} %")
+    return lines
+
+
+def write_pdf(result: SessionResult, figs: list[Figure], path: str | Path, th: Thresholds) -> Path:
+    """The report as a PDF: a summary page, one page per figure, then the rep table."""
+    plt = _mpl()
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    import textwrap
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_html(result, th))
+    with PdfPages(p) as pdf:
+        page = plt.figure(figsize=(8.27, 11.69))
+        page.text(0.07, 0.95, f"barback session report: {result.exercise.replace('_', ' ')}", fontsize=16, weight="bold")
+        y = 0.91
+        for line in _summary_lines(result):
+            page.text(0.07, y, line, fontsize=10)
+            y -= 0.025
+        if result.warnings:
+            y -= 0.01
+            page.text(0.07, y, "Data quality", fontsize=12, weight="bold")
+            y -= 0.025
+            for w in result.warnings[:20]:
+                for part in textwrap.wrap(w, 110):
+                    page.text(0.07, y, part, fontsize=8)
+                    y -= 0.018
+        for f in figs:
+            if f.fig is None:
+                y -= 0.01
+                for part in textwrap.wrap(f"{f.title}: {f.note}", 110):
+                    page.text(0.07, y, part, fontsize=8, style="italic")
+                    y -= 0.018
+        pdf.savefig(page)
+        plt.close(page)
+        for f in figs:
+            if f.fig is not None:
+                f.fig.suptitle(f.title, fontsize=11)
+                pdf.savefig(f.fig, bbox_inches="tight")
+        rows = [[str(r.set), str(r.rep), _fmt(r.mean_velocity_mps), _fmt(r.peak_velocity_mps), _fmt(r.rom_m),
+                 _fmt(r.velocity_loss_pct, 0), _fmt(r.peak_lumbar_flexion_deg, 1),
+                 _fmt(r.peak_trunk_inclination_deg, 1), ", ".join(r.flag_names) or "–"] for r in result.reps]
+        cols = ["set", "rep", "MV m/s", "PV m/s", "ROM m", "VL %", "flex °", "incl °", "flags"]
+        for start in range(0, max(len(rows), 1), 40):
+            page = plt.figure(figsize=(8.27, 11.69))
+            ax = page.add_axes([0.05, 0.05, 0.9, 0.9])
+            ax.axis("off")
+            chunk = rows[start:start + 40] or [["–"] * len(cols)]
+            tab = ax.table(cellText=chunk, colLabels=cols, loc="upper center", cellLoc="center")
+            tab.auto_set_font_size(False)
+            tab.set_fontsize(7)
+            pdf.savefig(page)
+            plt.close(page)
+    return p
+
+
+def write_series_csv(result: SessionResult, path: str | Path) -> Path:
+    """Time series on the bar's clock: height, vertical velocity, trunk inclination, flexion."""
+    ser = result.series
+    p = Path(path)
+    cols, names = [], []
+    if ser is not None and ser.bar is not None:
+        t = ser.bar.t_s
+        cols += [t, ser.bar.pos_z_wf_m, ser.bar.vel_z_wf_mps]
+        names += ["time_s", "bar_height_m", "bar_velocity_mps"]
+        if ser.trunk_inclination_deg is not None:
+            cols.append(np.interp(t, ser.t_s, ser.trunk_inclination_deg, left=np.nan, right=np.nan))
+            names.append("trunk_inclination_deg")
+        if ser.lumbar_flexion_deg is not None:
+            cols.append(np.interp(t, ser.t_s, ser.lumbar_flexion_deg, left=np.nan, right=np.nan))
+            names.append("lumbar_flexion_deg")
+    elif ser is not None and ser.t_s is not None:
+        cols += [ser.t_s, ser.trunk_inclination_deg]
+        names += ["time_s", "trunk_inclination_deg"]
+        if ser.lumbar_flexion_deg is not None:
+            cols.append(ser.lumbar_flexion_deg)
+            names.append("lumbar_flexion_deg")
+    if not cols:
+        p.write_text("time_s\n")
+        return p
+    np.savetxt(p, np.column_stack(cols), delimiter=",", header=",".join(names), comments="", fmt="%.6g")
     return p

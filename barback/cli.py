@@ -172,14 +172,28 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from analysis.report import write_report
+    from analysis.export import write_reps_csv
+    from analysis.report import write_report, write_series_csv
 
     th = _thresholds(args)
     _, result = _analyze_path(args.session, th)
     for w in result.warnings:
         _warn(w)
-    p = write_report(result, args.out, th)
+    with _progress("drawing the report"):
+        p = write_report(result, args.out, th, png_dir=args.png, pdf=args.pdf)
     print(f"report: {p}")
+    if args.png:
+        print(f"figures: {args.png}/")
+    if args.pdf:
+        print(f"pdf: {args.pdf}")
+    if args.csv:
+        base = Path(args.csv)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        reps = base.with_name(base.stem + "_reps.csv")
+        series = base.with_name(base.stem + "_series.csv")
+        write_reps_csv(result, reps)
+        write_series_csv(result, series)
+        print(f"csv: {reps}, {series}")
     return 0
 
 
@@ -242,9 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", formatter_class=_Formatter, help="write the HTML report of a session",
                        description="Analyse a session or recording and write a self-contained HTML report.",
-                       epilog="example:\n  barback report recordings/demo_deadlift --out report.html")
-    r.add_argument("session")
+                       epilog="example:\n  barback report recordings/demo_deadlift --out report.html --png figs --pdf report.pdf")
+    r.add_argument("session", help="session folder, its session.json, or a native recording folder")
     r.add_argument("--out", required=True, metavar="report.html")
+    r.add_argument("--png", metavar="DIR", help="also write each figure as a PNG into DIR")
+    r.add_argument("--pdf", metavar="report.pdf", help="also write the whole report as a PDF")
+    r.add_argument("--csv", metavar="PREFIX.csv",
+                   help="also write PREFIX_reps.csv (per-rep table) and PREFIX_series.csv (time series)")
     _add_threshold_args(r)
     r.set_defaults(func=cmd_report)
     return p

@@ -1,0 +1,130 @@
+"""Reports: the right figures and numbers, graceful without sensors, and real rendering."""
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.imu import Role, Session
+from analysis.pipeline import analyze
+from analysis.report import write_report, write_series_csv
+from analysis.session_io import load_session
+from analysis.simulate import scenario, simulate, write_session
+from barback.cli import main
+
+
+class _Parse(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.notes, self.rows, self.flags = {}, {}, 0, []
+        self._note = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img" and a.get("src", "").startswith("data:image/png;base64,"):
+            self.imgs[a["id"]] = a["src"]
+        if tag == "p" and a.get("id", "").startswith("note-"):
+            self._note = a["id"]
+        if tag == "tr" and a.get("class") == "rep":
+            self.rows += 1
+
+    def handle_data(self, data):
+        if self._note:
+            self.notes[self._note] = data
+            self._note = None
+
+
+def _parse(path: Path) -> _Parse:
+    p = _Parse()
+    p.feed(path.read_text())
+    return p
+
+
+@pytest.fixture(scope="module")
+def result(sim_deadlift_dir):
+    return analyze(load_session(sim_deadlift_dir))
+
+
+def test_report_holds_figures_and_numbers(result, tmp_path):
+    out = write_report(result, tmp_path / "r.html", png_dir=tmp_path / "png", pdf=tmp_path / "r.pdf")
+    html = out.read_text()
+    p = _parse(out)
+    assert set(p.imgs) == {"fig-velocity", "fig-flexion", "fig-hinge", "fig-bar_path"}
+    assert p.rows == len(result.reps)
+    for r in result.reps:
+        assert f"{r.mean_velocity_mps:.2f}" in html
+        for f in r.flags:
+            assert f.cue in html or f.cue.replace("'", "&#x27;") in html
+    assert "http://" not in html and "https://" not in html  # self-contained
+    assert sorted(x.name for x in (tmp_path / "png").iterdir()) == ["bar_path.png", "flexion.png", "hinge.png", "velocity.png"]
+    assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_one_lumbar_and_no_lumbar_degrade_with_notes(sim_deadlift, tmp_path):
+    base = load_session(write_session(sim_deadlift, tmp_path / "s"))
+    one = Session(base.exercise, {k: v for k, v in base.streams.items() if k != Role.LUMBAR_LOWER})
+    none = Session(base.exercise, {Role.BAR: base.streams[Role.BAR]})
+    p1 = _parse(write_report(analyze(one), tmp_path / "one.html"))
+    assert "fig-flexion" not in p1.imgs and "one" in p1.notes["note-flexion"]
+    assert "fig-hinge" in p1.imgs
+    p0 = _parse(write_report(analyze(none), tmp_path / "none.html"))
+    assert "fig-flexion" not in p0.imgs and "fig-hinge" not in p0.imgs
+    assert "note-hinge" in p0.notes and "fig-velocity" in p0.imgs
+
+
+def test_single_rep_and_no_rep_reports(tmp_path):
+    sim = simulate(scenario("deadlift_100hz", seed=9, sets=1, reps_per_set=1))
+    res = analyze(load_session(write_session(sim, tmp_path / "s")))
+    assert len(res.reps) == 1
+    p = _parse(write_report(res, tmp_path / "one.html"))
+    assert p.rows == 1 and "fig-velocity" in p.imgs
+    res.reps.clear()
+    res.sets.clear()
+    p = _parse(write_report(res, tmp_path / "zero.html"))
+    assert p.imgs == {} and "note-velocity" in p.notes
+
+
+def test_series_csv(result, tmp_path):
+    p = write_series_csv(result, tmp_path / "s.csv")
+    header = p.read_text().splitlines()[0]
+    assert header == "time_s,bar_height_m,bar_velocity_mps,trunk_inclination_deg,lumbar_flexion_deg"
+    data = np.loadtxt(p, delimiter=",", skiprows=1)
+    assert data.shape[0] == len(result.series.bar.t_s)
+
+
+def test_report_command_writes_everything(sim_deadlift_dir, tmp_path, capsys):
+    rc = main(["report", str(sim_deadlift_dir), "--out", str(tmp_path / "r.html"), "--png", str(tmp_path / "png"),
+               "--pdf", str(tmp_path / "r.pdf"), "--csv", str(tmp_path / "data.csv")])
+    assert rc == 0
+    for name in ("r.html", "r.pdf", "data_reps.csv", "data_series.csv", "png/velocity.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def test_report_renders_in_a_real_headless_browser(result, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium on this machine (make test installs Debian's chromium where it can)")
+    out = write_report(result, tmp_path / "r.html")
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,2600",
+                    f"--screenshot={shot}", out.as_uri()], check=True, capture_output=True, timeout=120)
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(shot)[..., :3]
+    assert img.shape[0] >= 2000
+    # the figures are drawn: plenty of non-white pixels and more than a few colours in the figure area
+    fig_area = img[900:2400]
+    assert (fig_area.mean(axis=2) < 0.9).mean() > 0.03
+    assert len(np.unique((fig_area * 255).astype(int).reshape(-1, 3), axis=0)) > 50
