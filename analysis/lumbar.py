@@ -48,8 +48,14 @@ def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float) -> tuple[Fl
     return axis / np.linalg.norm(axis), (float(t_s[a]), float(t_s[b - 1])), warnings
 
 
-def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0) -> SagittalFrame:
-    axis, standing, warnings = standing_reference(att, t_s, fs_hz)
+def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0,
+                   axis_sf: np.ndarray | None = None) -> SagittalFrame:
+    """The segment's sagittal frame. `axis_sf` gives the standing long axis when it is already
+    known (live analysis of a window that does not contain the quiet standing at the start)."""
+    if axis_sf is None:
+        axis, standing, warnings = standing_reference(att, t_s, fs_hz)
+    else:
+        axis, standing, warnings = axis_sf / np.linalg.norm(axis_sf), (float("nan"), float("nan")), []
     cr = np.cross(axis, att.up_sf)
     s = np.linalg.norm(cr, axis=1)
     bent = s > np.sin(np.deg2rad(min_bend_deg))

@@ -35,7 +35,10 @@ def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[
 
 
 def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
-            thresholds: Thresholds | None = None, loads_kg: dict[int, float] | None = None) -> SessionResult:
+            thresholds: Thresholds | None = None, loads_kg: dict[int, float] | None = None,
+            standing_axes: dict[Role, np.ndarray] | None = None) -> SessionResult:
+    """Analyse a session. `standing_axes` (lumbar role -> long axis in the sensor frame at quiet
+    standing) fixes the zero of the lumbar angles when the session is a window of a longer one."""
     th = thresholds or load_thresholds()
     t_start = time.perf_counter()
     warnings = list(session.warnings)
@@ -62,7 +65,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         if role in prepared:
             u, att = prepared[role]
-            fr = sagittal_frame(att, u.t_s, u.fs_hz)
+            fr = sagittal_frame(att, u.t_s, u.fs_hz, axis_sf=(standing_axes or {}).get(role))
             frames[role] = (u.t_s, inclination_deg(att.up_sf, fr), fr)
             warnings.extend(f"{role.value}: {w}" for w in fr.warnings)
     top_role = Role.LUMBAR_UPPER if Role.LUMBAR_UPPER in frames else (Role.LUMBAR_LOWER if frames else None)

@@ -197,6 +197,173 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _emulated_radio(roles_rates: list[tuple[str, str, float]], source=None):
+    """A virtual radio with one emulated sensor per (role, kind, rate), serving the samples of a
+    recording or session (the bundled demo by default)."""
+    import asyncio  # noqa: F401
+
+    import numpy as np
+
+    from analysis.load import open_session
+    from analysis.units import G0_MPS2
+    from sensor.ble.bumble_backend import VirtualRadio
+    from sensor.emulators import EMULATORS, Samples
+
+    session = open_session(source or DEMO_RECORDING)
+    radio = VirtualRadio()
+    emus = []
+    for k, (role, kind, rate) in enumerate(roles_rates):
+        from analysis.imu import Role
+
+        st = session.streams.get(Role(role)) or next(iter(session.streams.values()))
+        # resample the source to the emulated rate
+        t = np.arange(st.t_s[0], st.t_s[-1], 1.0 / rate)
+        acc = np.column_stack([np.interp(t, st.t_s, st.acc_sf_mps2[:, i]) for i in range(3)]) / G0_MPS2
+        gyro = np.column_stack([np.interp(t, st.t_s, np.rad2deg(st.gyro_sf_rps[:, i])) for i in range(3)])
+        names = {"witmotion": "WT901BLE", "polar_pmd": "Polar Sense", "movesense": "Movesense"}
+        emus.append(EMULATORS[kind](f"C0:FF:EE:00:00:{k + 1:02X}", f"{names[kind]} {role}", Samples(acc, gyro, rate), rate))
+    return radio, emus
+
+
+def cmd_scan(args) -> int:
+    import asyncio
+
+    from bleak import BleakScanner
+
+    from sensor.devices import kind_from_advertisement
+
+    async def run():
+        kw = {}
+        if args.emulate:
+            from sensor.ble.bumble_backend import BumbleScanner
+
+            radio, emus = _emulated_radio([("bar", "witmotion", 100.0), ("lumbar_upper", "polar_pmd", 52.0),
+                                           ("lumbar_lower", "movesense", 52.0)])
+            for e in emus:
+                await radio.add(e)
+            kw = {"backend": BumbleScanner, "radio": radio}
+        found = await BleakScanner.discover(timeout=args.timeout, return_adv=True, **kw)
+        rows = []
+        for dev, adv in found.values():
+            kind = kind_from_advertisement(adv.local_name, adv.service_uuids)
+            if kind or args.all:
+                rows.append((adv.local_name or "?", dev.address, kind or "unsupported", adv.rssi))
+        return rows
+
+    rows = _run_ble(run)
+    if not rows:
+        print("no supported sensors found (WitMotion, Polar PMD, Movesense); are they on and not connected elsewhere?")
+        return 0
+    print(f"{'name':<24} {'address':<20} {'kind':<12} {'rssi':>5}")
+    for name, addr, kind, rssi in sorted(rows, key=lambda r: -r[3]):
+        print(f"{name:<24} {addr:<20} {kind:<12} {rssi:>5}")
+    return 0
+
+
+def _run_ble(coro_fn):
+    """Run a BLE coroutine; a missing adapter or stack becomes one clear line (exit 2)."""
+    import asyncio
+
+    from bleak.exc import BleakError
+
+    try:
+        return asyncio.run(coro_fn())
+    except BleakError as exc:
+        raise _BleProblem(f"Bluetooth: {exc}") from None
+    except (FileNotFoundError, PermissionError, OSError) as exc:
+        if "dbus" in str(exc).lower() or "bluetooth" in str(exc).lower() or isinstance(exc, FileNotFoundError):
+            raise _BleProblem(f"Bluetooth is not available on this machine ({exc}); "
+                              "try --emulate to use emulated sensors") from None
+        raise
+
+
+class _BleProblem(Exception):
+    pass
+
+
+def cmd_capture(args) -> int:
+    import asyncio
+    import signal
+
+    from sensor.capture import Capture, CaptureError, Target
+    from sensor.live import LiveAnalyzer
+    from sensor.view import LiveView
+
+    th = _thresholds(args)
+    roles = [(r, a) for r, a in (("bar", args.bar), ("lumbar_upper", args.lumbar_upper),
+                                  ("lumbar_lower", args.lumbar_lower)) if a]
+    view = LiveView(th["velocity_loss"]["threshold_pct"], bell=not args.no_bell)
+
+    async def run():
+        kw: dict = {}
+        targets = [Target(role, addr) for role, addr in roles]
+        if args.emulate:
+            from sensor.ble.bumble_backend import BumbleClient, BumbleScanner
+
+            kinds = {"bar": "witmotion", "lumbar_upper": "polar_pmd", "lumbar_lower": "movesense"}
+            radio, emus = _emulated_radio([(role, kinds[role], args.rate) for role, _ in roles], args.source)
+            for e in emus:
+                await radio.add(e)
+            targets = [Target(role, e.address) for (role, _), e in zip(roles, emus)]
+            kw = {"backend": BumbleClient, "scanner_backend": BumbleScanner, "backend_kwargs": {"radio": radio}}
+        live = LiveAnalyzer(args.exercise, bar_sensor_id=0, on_rep=view.rep, thresholds=th)
+        live.warm_up()
+        cap = Capture(targets, args.exercise, args.out, rate_hz=args.rate, on_message=view.message, live=live, **kw)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if args.duration:
+            loop.call_later(args.duration, stop.set)
+        view.header(f"recording to {args.out}; Ctrl-C to stop")
+        try:
+            await cap.run(stop)
+        except CaptureError as exc:
+            raise _BleProblem(str(exc)) from None
+        return cap, live
+
+    if not roles:
+        return _usage_error("give at least --bar ADDR (see barback scan)")
+    cap, live = _run_ble(run)
+    print(f"\nrecorded {sum(s.notifications for s in cap.stats.values())} notifications to {args.out}; "
+          f"{len(live.reps)} reps. Replay: barback replay {args.out}")
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from analysis.export import write_json
+    from analysis.pipeline import analyze
+    from sensor.recording import is_recording
+    from sensor.replay import read_warnings, replay
+
+    th = _thresholds(args)
+    if not is_recording(args.recording):
+        return _usage_error(f"{args.recording}: not a native recording (needs recording.json and stream.bbr)")
+    speed = None if args.speed == "max" else float(args.speed)
+    live = None
+    if speed is not None or args.live:
+        from sensor.live import LiveAnalyzer
+        from sensor.recording import read_recording
+        from sensor.view import LiveView
+
+        meta = read_recording(args.recording)[0]
+        bar = next((s.id for s in meta.sensors if s.role == "bar"), -1)
+        view = LiveView(th["velocity_loss"]["threshold_pct"], bell=False)
+        live = LiveAnalyzer(meta.exercise, bar, on_rep=view.rep, thresholds=th)
+        live.warm_up()
+    ing, report = replay(args.recording, speed=speed, live=live)
+    session = ing.session(source=str(args.recording), extra_warnings=read_warnings(args.recording, report))
+    loads = {int(k): float(v) for k, v in (session.meta.get("loads_kg") or {}).items()}
+    result = analyze(session, thresholds=th, loads_kg=loads)
+    for w in result.warnings:
+        _warn(w)
+    if args.json:
+        write_json(result, args.json)
+    elif live is None:
+        print_table(result)
+    return 0
+
+
 def _add_threshold_args(p) -> None:
     p.add_argument("--thresholds", metavar="FILE", help="threshold file (default: the bundled, versioned one)")
     p.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE",
@@ -265,6 +432,48 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write PREFIX_reps.csv (per-rep table) and PREFIX_series.csv (time series)")
     _add_threshold_args(r)
     r.set_defaults(func=cmd_report)
+
+    sc = sub.add_parser("scan", formatter_class=_Formatter, help="list nearby supported sensors",
+                        description="Scan for WitMotion, Polar (PMD) and Movesense sensors and list name, "
+                                    "address, kind and signal strength.",
+                        epilog="example:\n  barback scan --timeout 5\n  barback scan --emulate   # emulated sensors, no hardware")
+    sc.add_argument("--timeout", type=float, default=5.0, help="seconds to scan")
+    sc.add_argument("--all", action="store_true", help="also list unsupported devices")
+    sc.add_argument("--emulate", action="store_true", help="scan a virtual radio with emulated sensors")
+    sc.set_defaults(func=cmd_scan)
+
+    c = sub.add_parser("capture", formatter_class=_Formatter, help="record sensors live with feedback",
+                       description="Connect to all given sensors at once, configure their rate, record every "
+                                   "byte (crash-safe) and show each rep as it ends, until Ctrl-C.",
+                       epilog="example:\n  barback capture --bar C1:23:45:67:89:AB --lumbar-upper A0:9E:1A:00:11:22 "
+                              "--out recordings/today\n  barback capture --emulate --bar x --lumbar-upper x "
+                              "--lumbar-lower x --out /tmp/rec --duration 30")
+    c.add_argument("--bar", metavar="ADDR")
+    c.add_argument("--lumbar-upper", metavar="ADDR")
+    c.add_argument("--lumbar-lower", metavar="ADDR")
+    c.add_argument("--exercise", default="deadlift", choices=("deadlift", "romanian_deadlift", "squat", "bench_press"))
+    c.add_argument("--rate", type=float, default=100.0, help="sample rate to configure, Hz")
+    c.add_argument("--out", required=True, help="recording folder to write")
+    c.add_argument("--duration", type=float, help="stop after this many seconds")
+    c.add_argument("--no-bell", action="store_true", help="no audible cue")
+    c.add_argument("--emulate", action="store_true",
+                   help="use emulated sensors on a virtual radio (addresses are ignored)")
+    c.add_argument("--source", help="with --emulate: the recording or session the emulated sensors play")
+    _add_threshold_args(c)
+    c.set_defaults(func=cmd_capture)
+
+    rp = sub.add_parser("replay", formatter_class=_Formatter, help="replay a recording through the live path",
+                        description="Feed a native recording's bytes through exactly the code path of live "
+                                    "capture. --speed max --json equals barback analyze --json on the same "
+                                    "recording; --speed 1 shows the live view as it was.",
+                        epilog="example:\n  barback replay recordings/demo_deadlift --speed 1\n"
+                               "  barback replay recordings/demo_deadlift --speed max --json out.json")
+    rp.add_argument("recording")
+    rp.add_argument("--speed", default="max", help="1 = as recorded, 2 = twice as fast, max = as fast as possible")
+    rp.add_argument("--json", metavar="OUT.json")
+    rp.add_argument("--live", action="store_true", help="show the live view also at --speed max")
+    _add_threshold_args(rp)
+    rp.set_defaults(func=cmd_replay)
     return p
 
 
@@ -280,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SystemExit as exc:
         return int(exc.code or 0)
-    except InputError as exc:
+    except (InputError, _BleProblem) as exc:
         _err(str(exc))
         return EXIT_INPUT
     except KeyboardInterrupt:

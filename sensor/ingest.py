@@ -13,7 +13,7 @@ import numpy as np
 from analysis.imu import ImuStream, Role, Session
 from analysis.timebase import clean_samples
 from sensor.decoders import make_decoder
-from sensor.recording import Record, RecordingMeta, RecordType, read_recording
+from sensor.recording import Record, RecordingMeta, RecordType
 
 
 @dataclass
@@ -24,12 +24,13 @@ class _SensorBuffer:
     acc: list[np.ndarray] = field(default_factory=list)
     gyro: list[np.ndarray] = field(default_factory=list)
     host_timed: bool = True
+    sync: list[tuple[float, float]] = field(default_factory=list)  # (sensor time of last sample, arrival)
 
 
 class Ingest:
     def __init__(self, meta: RecordingMeta):
         self.meta = meta
-        self.sensors = {s.id: _SensorBuffer(s.role, make_decoder(s.kind)) for s in meta.sensors}
+        self.sensors = {s.id: _SensorBuffer(s.role, make_decoder(s.kind, s.rate_hz)) for s in meta.sensors}
         self.events: list[tuple[int, int, bytes]] = []
 
     def push(self, rec: Record):
@@ -38,29 +39,45 @@ class Ingest:
         if buf is None:
             return None
         if rec.type is RecordType.NOTIFICATION:
-            block = buf.decoder.feed(rec.host_time_ns, rec.payload)
+            block = buf.decoder.feed(rec.host_time_ns, rec.payload, rec.channel)
             if block is not None:
                 buf.t.append(block.t_s)
                 buf.acc.append(block.acc_sf_mps2)
                 buf.gyro.append(block.gyro_sf_rps)
                 buf.host_timed = block.host_timed
+                if not block.host_timed:
+                    buf.sync.append((float(block.t_s[-1]), rec.host_time_ns * 1e-9))
             return block
         if rec.type in (RecordType.EVENT, RecordType.MARK):
             self.events.append((rec.sensor, rec.host_time_ns, rec.payload))
         return None
 
-    def session(self, source: str = "", extra_warnings: list[str] | None = None) -> Session:
+    def session(self, source: str = "", extra_warnings: list[str] | None = None,
+                since_s: float | None = None) -> Session:
+        """Everything decoded so far as a Session (or only the samples after `since_s` on the
+        session clock, for live analysis of a recent window)."""
         streams = {}
         warnings = list(extra_warnings or [])
         for sid, buf in self.sensors.items():
+            if since_s is not None:
+                k = len(buf.t)
+                while k > 0 and (buf.host_timed and buf.t[k - 1][-1] >= since_s or not buf.host_timed and
+                                 buf.sync and k - 1 < len(buf.sync) and buf.sync[k - 1][1] >= since_s):
+                    k -= 1
+                parts = (buf.t[k:], buf.acc[k:], buf.gyro[k:])
+            else:
+                parts = (buf.t, buf.acc, buf.gyro)
             st = buf.decoder.stats
             if st.malformed or st.resync_bytes:
                 warnings.append(f"{buf.role}: skipped {st.malformed} malformed packet(s), "
                                 f"{st.resync_bytes} stray byte(s)")
-            if not buf.t:
+            if not parts[0]:
                 warnings.append(f"{buf.role}: no samples recorded")
                 continue
-            stream, rep = clean_samples(np.concatenate(buf.t), np.concatenate(buf.acc), np.concatenate(buf.gyro))
+            t = np.concatenate(parts[0])
+            if not buf.host_timed:
+                t = to_session_clock(t, np.asarray(buf.sync))
+            stream, rep = clean_samples(t, np.concatenate(parts[1]), np.concatenate(parts[2]))
             if rep.n_duplicates:
                 warnings.append(f"{buf.role}: dropped {rep.n_duplicates} duplicated sample(s)")
             streams[Role(buf.role)] = stream
@@ -71,15 +88,33 @@ class Ingest:
                        warnings=tuple(warnings))
 
 
+def to_session_clock(t_sensor: np.ndarray, sync: np.ndarray) -> np.ndarray:
+    """Map sensor-clock times onto the session (host) clock.
+
+    Each notification gives one pair (sensor time of its last sample, host arrival time). Arrival
+    is never earlier than sampling, so the offset host - sensor is the link latency plus the
+    clock offset: its lower envelope, a straight line in sensor time (offset and crystal drift),
+    is the mapping. Fitted by least squares, then refitted three times on the points at or below
+    the line."""
+    s, h = sync[:, 0], sync[:, 1]
+    d = h - s
+    keep = np.ones(len(s), bool)
+    coef = np.array([0.0, float(np.min(d))])
+    for _ in range(4):
+        if keep.sum() < 2 or np.ptp(s[keep]) == 0:
+            coef = np.array([0.0, float(np.min(d))])
+            break
+        coef = np.polyfit(s[keep], d[keep], 1)
+        resid = d - np.polyval(coef, s)
+        keep = resid <= np.quantile(resid, 0.2)
+    # the envelope passes through the fastest deliveries
+    resid = d - np.polyval(coef, s)
+    return t_sensor + np.polyval(coef, t_sensor) + float(np.min(resid))
+
+
 def session_from_recording(folder) -> Session:
-    meta, records, rep = read_recording(folder)
-    ing = Ingest(meta)
-    for rec in records:
-        ing.push(rec)
-    warnings = []
-    if rep.corrupt_records or rep.skipped_bytes:
-        warnings.append(f"{folder}: skipped {rep.corrupt_records} corrupt record(s) and "
-                        f"{rep.skipped_bytes} unreadable byte(s)")
-    if rep.truncated_tail:
-        warnings.append(f"{folder}: the last record was cut short (recording interrupted); it was dropped")
-    return ing.session(source=str(folder), extra_warnings=warnings)
+    """Decode a whole recording: replay at full speed through the live path."""
+    from sensor.replay import read_warnings, replay
+
+    ing, report = replay(folder)
+    return ing.session(source=str(folder), extra_warnings=read_warnings(folder, report))

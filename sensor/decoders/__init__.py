@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sensor.decoders import witmotion
+from sensor.decoders import movesense, polar_pmd, witmotion
 
-DECODERS = {witmotion.KIND: witmotion}
+DECODERS = {witmotion.KIND: witmotion, polar_pmd.KIND: polar_pmd, movesense.KIND: movesense}
 
 
-def make_decoder(kind: str):
+def make_decoder(kind: str, rate_hz: float | None = None):
     try:
-        return DECODERS[kind].Decoder()
+        mod = DECODERS[kind]
+        return mod.Decoder() if rate_hz is None or kind == witmotion.KIND else mod.Decoder(rate_hz=rate_hz)
     except KeyError:
         raise ValueError(f"no decoder for sensor kind {kind!r}; known: {', '.join(DECODERS)}") from None

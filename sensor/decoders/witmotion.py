@@ -71,7 +71,7 @@ class Decoder:
         self._buf = bytearray()
         self.stats = DecodeStats()
 
-    def feed(self, host_time_ns: int, payload: bytes) -> SampleBlock | None:
+    def feed(self, host_time_ns: int, payload: bytes, channel: int = 0) -> SampleBlock | None:
         self._buf += payload
         rows = []
         while True:

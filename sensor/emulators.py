@@ -1,0 +1,345 @@
+"""Emulated sensors on bumble: their GATT tables and behaviour, fed from recorded or simulated
+samples, with injectable faults. Used by the end-to-end BLE tests and by `barback emulate`.
+
+- WitMotion: streams `55 61` packets once notifications are on; honours unlock, rate and save.
+- Polar PMD: control point handshake (both CP and DATA notifications must be on), start with
+  settings, start response with the conversion factor, delta-compressed ACC and GYRO frames
+  stamped with the last sample's time (ns since 2000-01-01).
+- Movesense (GATT sensor-data firmware): HELLO and SUBSCRIBE `/Meas/IMU6/<rate>`, float arrays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from bumble import gatt
+from bumble.core import UUID, AdvertisingData
+
+from sensor.decoders import movesense as ms
+from sensor.decoders import polar_pmd as pmd
+from sensor.decoders import witmotion as wm
+
+
+@dataclass
+class Faults:
+    """Misbehaviour to inject (all off by default)."""
+
+    drop_after_s: float | None = None  # break the link once, this long after streaming starts
+    malformed_every: int = 0  # every k-th notification is cut short
+    duplicate_every: int = 0  # every k-th notification is sent twice
+    reorder_every: int = 0  # every k-th pair of notifications swaps places
+    burst: int = 1  # notifications go out in bursts of this many
+    silent: bool = False  # never answers commands and never streams
+    wrong_rate_hz: float | None = None  # streams at this rate whatever was asked
+
+
+@dataclass
+class Samples:
+    """What the emulated IMU 'measures', sampled at `rate_hz` and looped: acc in g, gyro in
+    deg/s. An emulator running at another rate picks the sample nearest its own sample times."""
+
+    acc_g: np.ndarray
+    gyro_dps: np.ndarray
+    rate_hz: float = 100.0
+
+    @classmethod
+    def still(cls, n: int = 200) -> "Samples":
+        return cls(np.tile([0.0, 0.0, 1.0], (n, 1)), np.zeros((n, 3)))
+
+    def at(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = np.round(np.asarray(t_s) * self.rate_hz).astype(np.int64) % len(self.acc_g)
+        return self.acc_g[k], self.gyro_dps[k]
+
+
+class Emulator:
+    kind = ""
+    service_uuid = ""
+
+    def __init__(self, address: str, name: str, samples: Samples | None = None, rate_hz: float = 100.0,
+                 faults: Faults | None = None) -> None:
+        self.address = address.upper()
+        self.name = name
+        self.samples = samples or Samples.still()
+        self.rate_hz = rate_hz
+        self.faults = faults or Faults()
+        self.device = None
+        self.connection = None
+        self._task: asyncio.Task | None = None
+        self._dropped = False
+        self.sent = 0
+        self.sample_index = 0
+        self.epoch = time.monotonic()  # the sensors of one radio share it: they play in step
+        self.writes: list[bytes] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def services(self) -> list[gatt.Service]:
+        raise NotImplementedError
+
+    async def start(self, radio) -> None:
+        self.epoch = radio.epoch
+        self.device = radio.new_device(self.name, self.address)
+        self.device.add_services(self.services())
+        self.device.on("connection", self._on_connection)
+        await self.device.power_on()
+        adv = [(AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())]
+        u = UUID(self.service_uuid)
+        adv.append((AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, u.to_bytes()))
+        self.device.advertising_data = bytes(AdvertisingData(adv))
+        await self.device.start_advertising(auto_restart=True, advertising_interval_min=20)
+
+    def _on_connection(self, connection) -> None:
+        self.connection = connection
+        connection.on("disconnection", lambda reason: self._on_disconnection())
+
+    def _on_disconnection(self) -> None:
+        self.connection = None
+        self.stop_streaming()
+
+    async def drop(self) -> None:
+        """Break the link from the sensor's side (a dropout)."""
+        if self.connection is not None:
+            await self.connection.disconnect()
+
+    # -- streaming ------------------------------------------------------------------------
+    def start_streaming(self) -> None:
+        if self.faults.silent or (self._task and not self._task.done()):
+            return
+        self._task = asyncio.ensure_future(self._stream())
+
+    def stop_streaming(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def packets_for(self, n: int) -> list[tuple[gatt.Characteristic, bytes]]:
+        raise NotImplementedError
+
+    def samples_per_packet(self) -> int:
+        return 1
+
+    async def _stream(self) -> None:
+        rate = self.faults.wrong_rate_hz or self.rate_hz
+        per = self.samples_per_packet()
+        t0 = time.monotonic()
+        self.sample_index = int((t0 - self.epoch) * self.rate_hz)  # what the IMU measures now
+        done = 0
+        pending: list[tuple[gatt.Characteristic, bytes]] = []
+        k = 0
+        try:
+            while self.connection is not None:
+                due = int((time.monotonic() - t0) * rate) // per
+                while done < due:
+                    for char, payload in self.packets_for(per):
+                        k += 1
+                        f = self.faults
+                        if f.malformed_every and k % f.malformed_every == 0:
+                            payload = payload[: max(1, len(payload) // 2)]
+                        pending.append((char, payload))
+                        if f.duplicate_every and k % f.duplicate_every == 0:
+                            pending.append((char, payload))
+                        if f.reorder_every and k % f.reorder_every == 0 and len(pending) >= 2:
+                            pending[-1], pending[-2] = pending[-2], pending[-1]
+                    done += 1
+                if len(pending) >= self.faults.burst or (pending and self.faults.burst <= 1):
+                    for char, payload in pending:
+                        if self.connection is None:
+                            return
+                        await self.device.notify_subscribers(char, payload)
+                        self.sent += 1
+                    pending.clear()
+                if (self.faults.drop_after_s is not None and not self._dropped
+                        and time.monotonic() - t0 > self.faults.drop_after_s):
+                    self._dropped = True
+                    await self.drop()
+                    return
+                await asyncio.sleep(0.004)
+        except asyncio.CancelledError:
+            pass
+
+    def next_samples(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        t = (self.sample_index + np.arange(n)) / self.rate_hz
+        self.sample_index += n
+        return self.samples.at(t)
+
+
+class WitMotionEmulator(Emulator):
+    kind = wm.KIND
+    service_uuid = wm.SERVICE_UUID
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.unlocked = False
+        self.saved_rate_hz: float | None = None
+
+    def services(self):
+        P = gatt.Characteristic.Properties
+        self.notify_char = gatt.Characteristic(wm.NOTIFY_UUID, P.NOTIFY | P.READ, gatt.Characteristic.READABLE, b"")
+        self.notify_char.on("subscription", self._on_subscription)
+        write = gatt.Characteristic(wm.WRITE_UUID, P.WRITE | P.WRITE_WITHOUT_RESPONSE, gatt.Characteristic.WRITEABLE,
+                                    gatt.CharacteristicValue(write=self._on_write))
+        return [gatt.Service(wm.SERVICE_UUID, [self.notify_char, write])]
+
+    def _on_subscription(self, connection, notify_enabled, indicate_enabled=False) -> None:
+        if notify_enabled:
+            self.start_streaming()
+        else:
+            self.stop_streaming()
+
+    def _on_write(self, connection, value: bytes) -> None:
+        value = bytes(value)
+        self.writes.append(value)
+        if self.faults.silent or len(value) != 5 or value[:2] != b"\xff\xaa":
+            return
+        reg, lo = value[2], value[3]
+        if value == wm.UNLOCK:
+            self.unlocked = True
+        elif reg == 0x03 and self.unlocked:
+            rates = {v: k for k, v in wm.RATE_CODES.items()}
+            if lo in rates:
+                self.rate_hz = float(rates[lo])
+                if self._task is not None:  # restart the clock at the new rate
+                    self.stop_streaming()
+                    self.start_streaming()
+        elif value == wm.SAVE and self.unlocked:
+            self.saved_rate_hz = self.rate_hz
+            self.unlocked = False
+
+    def packets_for(self, n: int):
+        acc, gyro = self.next_samples(n)
+        return [(self.notify_char, wm.encode_packet(a, g)) for a, g in zip(acc, gyro)]
+
+
+class PolarEmulator(Emulator):
+    """A Verity Sense in SDK mode: ACC and GYRO at the requested rate, delta-compressed frames."""
+
+    kind = pmd.KIND
+    service_uuid = pmd.SERVICE_UUID
+    FACTOR_ACC = 2.44140625e-4  # G per count (8 g range, 16 bit)
+    FACTOR_GYRO = 0.06103515625  # deg/s per count (2000 deg/s)
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.subscribed: set[str] = set()
+        self.running: set[int] = set()
+        self.clock_start_ns = 800_000_000_000_000_000  # sensor clock: ns since 2000-01-01
+
+    def services(self):
+        P = gatt.Characteristic.Properties
+        self.cp = gatt.Characteristic(pmd.CONTROL_UUID, P.READ | P.WRITE | P.NOTIFY | P.INDICATE,
+                                      gatt.Characteristic.READABLE | gatt.Characteristic.WRITEABLE,
+                                      gatt.CharacteristicValue(read=lambda c: bytes([0x0F, 0x24, 0x00]),
+                                                               write=self._on_write))
+        self.data = gatt.Characteristic(pmd.DATA_UUID, P.NOTIFY, gatt.Characteristic.READABLE, b"")
+        self.cp.on("subscription", lambda c, n, i=False: self._sub("cp", n or i))
+        self.data.on("subscription", lambda c, n, i=False: self._sub("data", n))
+        return [gatt.Service(pmd.SERVICE_UUID, [self.cp, self.data])]
+
+    def _sub(self, which: str, on: bool) -> None:
+        (self.subscribed.add if on else self.subscribed.discard)(which)
+        if not on:
+            self.running.clear()
+            self.stop_streaming()
+
+    def _on_write(self, connection, value: bytes) -> None:
+        value = bytes(value)
+        self.writes.append(value)
+        if self.faults.silent:
+            return
+        asyncio.ensure_future(self._answer(value))
+
+    async def _answer(self, cmd: bytes) -> None:
+        op, mtype = cmd[0], cmd[1] if len(cmd) > 1 else 0
+        if {"cp", "data"} - self.subscribed:
+            status = 8  # notifications not enabled (the SDK needs both)
+        elif op == 0x02 and mtype in (pmd.ACC, pmd.GYRO):
+            status = 6 if mtype in self.running else 0
+            settings = pmd.parse_settings(cmd[2:])
+            rate = settings.get(pmd.SAMPLE_RATE, [self.rate_hz])[0]
+            self.rate_hz = float(rate)
+            if status == 0:
+                self.running.add(mtype)
+        elif op == 0x03:
+            status = 0
+            self.running.discard(mtype)
+        elif op == 0x01:
+            status = 0
+        else:
+            status = 1  # invalid op code
+        resp = bytes([0xF0, op, mtype, status, 0])
+        if op == 0x02 and status == 0:
+            factor = self.FACTOR_ACC if mtype == pmd.ACC else self.FACTOR_GYRO
+            resp += bytes([pmd.FACTOR, 1]) + struct.pack("<f", factor)
+        await self.device.notify_subscribers(self.cp, resp)
+        if self.running >= {pmd.ACC, pmd.GYRO}:
+            self.start_streaming()
+
+    def samples_per_packet(self) -> int:
+        return 9
+
+    def packets_for(self, n: int):
+        acc_g, gyro = self.next_samples(n)
+        ts = self.clock_start_ns + int(round(self.sample_index / self.rate_hz * 1e9))
+        a = np.round(acc_g / self.FACTOR_ACC).astype(np.int64)
+        g = np.round(gyro / self.FACTOR_GYRO).astype(np.int64)
+        return [(self.data, pmd.data_frame(pmd.ACC, ts, 0x80, pmd.encode_delta_frame(a))),
+                (self.data, pmd.data_frame(pmd.GYRO, ts, 0x80, pmd.encode_delta_frame(g)))]
+
+
+class MovesenseEmulator(Emulator):
+    kind = ms.KIND
+    service_uuid = ms.SERVICE_UUID
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.ref = 0
+        self.t0 = time.monotonic()
+
+    def services(self):
+        P = gatt.Characteristic.Properties
+        cmd = gatt.Characteristic(ms.COMMAND_UUID, P.WRITE | P.WRITE_WITHOUT_RESPONSE, gatt.Characteristic.WRITEABLE,
+                                  gatt.CharacteristicValue(write=self._on_write))
+        self.data = gatt.Characteristic(ms.DATA_UUID, P.NOTIFY, gatt.Characteristic.READABLE, b"")
+        self.data.on("subscription", lambda c, n, i=False: None if n else self.stop_streaming())
+        return [gatt.Service(ms.SERVICE_UUID, [cmd, self.data])]
+
+    def _on_write(self, connection, value: bytes) -> None:
+        value = bytes(value)
+        self.writes.append(value)
+        if self.faults.silent or len(value) < 2:
+            return
+        asyncio.ensure_future(self._answer(value))
+
+    async def _answer(self, cmd: bytes) -> None:
+        op, ref = cmd[0], cmd[1]
+        if op == ms.HELLO:
+            await self.device.notify_subscribers(self.data, bytes([ms.RESP_COMMAND, ref]) + b"Hello")
+            return
+        if op == ms.SUBSCRIBE:
+            path = cmd[2:].decode(errors="replace")
+            ok = path.startswith("/Meas/IMU6/") and path.rsplit("/", 1)[-1].isdigit() \
+                and int(path.rsplit("/", 1)[-1]) in ms.RATES_HZ
+            status = 200 if ok else 404
+            await self.device.notify_subscribers(self.data, bytes([ms.RESP_COMMAND, ref]) + status.to_bytes(2, "big"))
+            if ok:
+                self.ref = ref
+                self.rate_hz = float(path.rsplit("/", 1)[-1])
+                self.start_streaming()
+        elif op == ms.UNSUBSCRIBE:
+            self.stop_streaming()
+            await self.device.notify_subscribers(self.data, bytes([ms.RESP_COMMAND, ref]) + (200).to_bytes(2, "big"))
+
+    def samples_per_packet(self) -> int:
+        return 4 if self.rate_hz <= 104 else 8
+
+    def packets_for(self, n: int):
+        first = self.sample_index
+        acc_g, gyro = self.next_samples(n)
+        ts_ms = int(round(first / self.rate_hz * 1000)) + 1000
+        return [(self.data, ms.encode_imu6(self.ref, ts_ms, acc_g * 9.80665, gyro))]
+
+
+EMULATORS = {wm.KIND: WitMotionEmulator, pmd.KIND: PolarEmulator, ms.KIND: MovesenseEmulator}
