@@ -1,0 +1,186 @@
+"""End-to-end BLE: the capture code drives emulated sensors through bleak, with a bleak backend
+on Google's bumble stack (in-process virtual controllers and link; no kernel, adapter or root)."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from analysis.imu import Role
+from sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
+from sensor.capture import Capture, CaptureError, Target
+from sensor.emulators import Faults, MovesenseEmulator, PolarEmulator, Samples, WitMotionEmulator
+from sensor.ingest import session_from_recording
+from sensor.recording import RecordType, read_recording
+
+pytestmark = pytest.mark.ble
+
+
+def _samples(rate=100.0, seconds=20.0):
+    n = int(rate * seconds)
+    t = np.arange(n) / rate
+    acc = np.tile([0.0, 0.0, 1.0], (n, 1))
+    acc[:, 0] = 0.05 * np.sin(2 * np.pi * 0.5 * t)  # something to see
+    gyro = np.column_stack([10 * np.sin(2 * np.pi * 0.5 * t), np.zeros(n), np.zeros(n)])
+    return Samples(acc, gyro, rate)
+
+
+def _capture(tmp_path, emulators, roles, seconds, rate=100.0, **kw):
+    async def run():
+        radio = VirtualRadio()
+        for e in emulators:
+            await radio.add(e)
+        cap = Capture([Target(r, e.address) for r, e in zip(roles, emulators)], "deadlift", tmp_path / "rec",
+                      rate_hz=rate, backend=BumbleClient, scanner_backend=BumbleScanner,
+                      backend_kwargs={"radio": radio}, on_message=lambda m: None, connect_timeout_s=3.0,
+                      reconnect_delay_s=0.2, **kw)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        await cap.run(stop)
+        return cap
+
+    return asyncio.run(run())
+
+
+def _three():
+    return [WitMotionEmulator("C1:00:00:00:00:01", "WT901BLE67", _samples(), 100.0),
+            PolarEmulator("C1:00:00:00:00:02", "Polar Sense B1", _samples(), 52.0),
+            MovesenseEmulator("C1:00:00:00:00:03", "Movesense 2", _samples(), 52.0)]
+
+
+def test_three_sensors_at_once(tmp_path):
+    emus = _three()
+    cap = _capture(tmp_path, emus, ["bar", "lumbar_upper", "lumbar_lower"], 3.0)
+    meta, records, rep = read_recording(tmp_path / "rec")
+    assert [s.kind for s in meta.sensors] == ["witmotion", "polar_pmd", "movesense"]
+    assert emus[0].writes[:3] == [bytes.fromhex("FFAA6988B5"), bytes.fromhex("FFAA030900"), bytes.fromhex("FFAA000000")]
+    assert emus[0].saved_rate_hz == 100.0
+    assert emus[1].writes[0][:2] == b"\x02\x02" and emus[2].writes[-1] == bytes([1, 99]) + b"/Meas/IMU6/104"
+    s = session_from_recording(tmp_path / "rec")
+    assert set(s.streams) == {Role.BAR, Role.LUMBAR_UPPER, Role.LUMBAR_LOWER}
+    for role, st in s.streams.items():
+        dur = st.t_s[-1] - st.t_s[0]
+        assert dur > 1.5, role
+        assert len(st) / dur == pytest.approx({Role.BAR: 100, Role.LUMBAR_UPPER: 100, Role.LUMBAR_LOWER: 104}[role], rel=0.1)
+        assert st.acc_sf_mps2[:, 2] == pytest.approx(9.80665, abs=0.01)
+    assert not any("malformed" in w for w in s.warnings)
+    assert all(v.connects == 1 and not v.errors for v in cap.stats.values())
+
+
+def test_dropout_and_reconnect_mid_set(tmp_path):
+    emus = _three()
+    emus[0].faults = Faults(drop_after_s=1.0)
+    cap = _capture(tmp_path, emus, ["bar", "lumbar_upper", "lumbar_lower"], 4.0)
+    assert cap.stats["bar"].connects == 2 and cap.stats["bar"].disconnects == 1
+    assert cap.stats["lumbar_upper"].connects == 1  # the others kept going
+    _, records, _ = read_recording(tmp_path / "rec")
+    events = [json.loads(r.payload)["event"] for r in records if r.type is RecordType.EVENT and r.sensor == 0]
+    assert events == ["connected", "disconnected", "connected"]
+    s = session_from_recording(tmp_path / "rec")
+    bar = s.streams[Role.BAR]
+    assert bar.t_s[-1] - bar.t_s[0] > 2.5  # samples before and after the dropout
+    up = s.streams[Role.LUMBAR_UPPER]
+    assert np.max(np.diff(up.t_s)) < 0.1  # no hole in the sensors that stayed connected
+
+
+def test_bursts_malformed_duplicated_and_reordered_packets(tmp_path):
+    emus = [WitMotionEmulator("C1:00:00:00:00:01", "WT901BLE67", _samples(), 100.0,
+                              Faults(burst=8, malformed_every=17, duplicate_every=13)),
+            PolarEmulator("C1:00:00:00:00:02", "Polar Sense B1", _samples(), 52.0,
+                          Faults(reorder_every=5, duplicate_every=7, malformed_every=11))]
+    _capture(tmp_path, emus, ["bar", "lumbar_upper"], 3.0)
+    s = session_from_recording(tmp_path / "rec")
+    assert any("malformed" in w for w in s.warnings)
+    for st in s.streams.values():
+        assert np.all(np.diff(st.t_s) > 0)
+        assert np.isfinite(st.acc_sf_mps2).all()
+        assert st.acc_sf_mps2[:, 2] == pytest.approx(9.80665, abs=0.02)
+
+
+def test_a_sensor_that_never_answers_does_not_stop_the_others(tmp_path):
+    msgs = []
+    emus = _three()
+    emus[1].faults = Faults(silent=True)
+
+    async def run():
+        radio = VirtualRadio()
+        for e in emus:
+            await radio.add(e)
+        cap = Capture([Target(r, e.address) for r, e in zip(["bar", "lumbar_upper", "lumbar_lower"], emus)],
+                      "deadlift", tmp_path / "rec", backend=BumbleClient, scanner_backend=BumbleScanner,
+                      backend_kwargs={"radio": radio}, on_message=msgs.append, connect_timeout_s=1.0)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(3.0, stop.set)
+        await cap.run(stop)
+        return cap
+
+    cap = asyncio.run(run())
+    assert any("lumbar_upper" in m and "did not answer" in m for m in msgs)
+    s = session_from_recording(tmp_path / "rec")
+    assert Role.BAR in s.streams and Role.LUMBAR_LOWER in s.streams and Role.LUMBAR_UPPER not in s.streams
+    assert cap.stats["lumbar_upper"].errors
+
+
+def test_a_sensor_not_found_is_a_clear_error(tmp_path):
+    async def run():
+        radio = VirtualRadio()
+        await radio.add(_three()[0])
+        cap = Capture([Target("bar", "C1:00:00:00:00:01"), Target("lumbar_upper", "AA:BB:CC:DD:EE:FF")],
+                      "deadlift", tmp_path / "rec", backend=BumbleClient, scanner_backend=BumbleScanner,
+                      backend_kwargs={"radio": radio}, connect_timeout_s=1.0)
+        await cap.run(asyncio.Event())
+
+    with pytest.raises(CaptureError, match="not found: lumbar_upper sensor AA:BB:CC:DD:EE:FF"):
+        asyncio.run(run())
+
+
+def test_capture_killed_mid_recording_leaves_a_readable_recording(tmp_path):
+    out = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    p = subprocess.Popen([sys.executable, "-m", "barback.cli", "capture", "--emulate", "--bar", "x",
+                          "--lumbar-upper", "x", "--out", str(out), "--no-bell"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (out / "stream.bbr").exists() and (out / "stream.bbr").stat().st_size > 20_000:
+            break
+        time.sleep(0.2)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    p.stdout.close()
+    s = session_from_recording(out)
+    assert Role.BAR in s.streams and len(s.streams[Role.BAR]) > 100
+
+
+def test_replay_max_equals_analyze(tmp_path):
+    from barback.cli import DEMO_RECORDING, main
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["replay", str(DEMO_RECORDING), "--speed", "max", "--json", str(a)]) == 0
+    assert main(["analyze", str(DEMO_RECORDING), "--json", str(b), "--quiet"]) == 0
+    assert json.loads(a.read_text()) == json.loads(b.read_text())
+
+
+def test_live_feedback_matches_offline_on_the_demo():
+    from analysis.load import open_session
+    from analysis.pipeline import analyze
+    from barback.cli import DEMO_RECORDING
+    from sensor.live import LiveAnalyzer
+    from sensor.replay import replay
+
+    live = LiveAnalyzer("deadlift", bar_sensor_id=0)
+    replay(DEMO_RECORDING, live=live)
+    off = analyze(open_session(DEMO_RECORDING))
+    assert len(live.reps) == len(off.reps)
+    for l, o in zip(live.reps, off.reps):
+        assert l.result.mean_velocity_mps == pytest.approx(o.mean_velocity_mps, abs=0.01)
+        assert l.result.peak_lumbar_flexion_deg == pytest.approx(o.peak_lumbar_flexion_deg, abs=1.0)
+        assert l.result.flag_names == o.flag_names
+        assert (l.set, l.rep) == (o.set, o.rep)
