@@ -364,6 +364,39 @@ def cmd_replay(args) -> int:
     return 0
 
 
+FAULTS = ("wrong-rate", "skipped-counters", "bad-responses", "ignores-stop", "bad-timestamps")
+
+
+def cmd_conformance(args) -> int:
+    from sensor.conformance import check_device, check_emulated
+    from sensor.emulators import Faults
+
+    if args.emulate:
+        faults = Faults(wrong_rate_hz=args.rate * 0.9 if args.fault == "wrong-rate" else None,
+                        skip_counter_every=5 if args.fault == "skipped-counters" else 0,
+                        bad_responses=args.fault == "bad-responses", ignores_stop=args.fault == "ignores-stop",
+                        bad_timestamps=args.fault == "bad-timestamps")
+
+        async def run():
+            return await check_emulated(faults, rate_hz=args.rate, stream_s=args.seconds)
+        target = "reference emulator" + (f" with fault {args.fault}" if args.fault else "")
+    else:
+        if not args.address:
+            return _usage_error("give a device address, or --emulate")
+
+        async def run():
+            return await check_device(args.address, rate_hz=args.rate, stream_s=args.seconds)
+        target = args.address
+    checks = _run_ble(run)
+    print(f"barback DIY profile conformance: {target}\n")
+    print(f"{'check':<18} {'result':<7} detail")
+    for c in checks:
+        print(f"{c.name:<18} {'pass' if c.ok else 'FAIL':<7} {c.detail}")
+    failed = [c for c in checks if not c.ok]
+    print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
+    return 0 if not failed else 1
+
+
 def _add_threshold_args(p) -> None:
     p.add_argument("--thresholds", metavar="FILE", help="threshold file (default: the bundled, versioned one)")
     p.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE",
@@ -474,6 +507,21 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--live", action="store_true", help="show the live view also at --speed max")
     _add_threshold_args(rp)
     rp.set_defaults(func=cmd_replay)
+
+    cf = sub.add_parser("conformance", formatter_class=_Formatter,
+                        help="check a device against the barback DIY profile",
+                        description="Connect to a device that claims the barback DIY profile (firmware_spec/) "
+                                    "and check its GATT table, commands and error codes, achieved rate and "
+                                    "jitter, counter continuity, timestamps, STOP and reconnect. Exit 0 when "
+                                    "every check passes.",
+                        epilog="example:\n  barback conformance D4:36:39:AA:BB:CC\n  barback conformance --emulate\n"
+                               "  barback conformance --emulate --fault skipped-counters   # must fail")
+    cf.add_argument("address", nargs="?")
+    cf.add_argument("--emulate", action="store_true", help="check the reference emulator")
+    cf.add_argument("--fault", choices=FAULTS, help="with --emulate: inject this fault")
+    cf.add_argument("--rate", type=int, default=200, help="sample rate to test, Hz")
+    cf.add_argument("--seconds", type=float, default=3.0, help="how long to stream")
+    cf.set_defaults(func=cmd_conformance)
     return p
 
 

@@ -109,7 +109,42 @@ class MovesenseDriver(Driver):
             raise SetupError(f"subscribe to /Meas/IMU6/{rate} refused with status {status}")
 
 
-DRIVERS = {d.kind: d for d in (WitMotionDriver, PolarDriver, MovesenseDriver)}
+class DiyDriver(Driver):
+    """The barback DIY profile (firmware_spec/): time sync, rate, ranges, placement, start."""
+
+    from sensor.decoders import barback_diy as diy
+
+    kind = diy.KIND
+    service_uuid = diy.SERVICE_UUID
+    channels = {diy.DATA_UUID: 0, diy.CONTROL_UUID: 1}
+    name_prefixes = ("barback",)
+    control_channels = (1,)
+    PLACEMENT = {"bar": 1, "lumbar_upper": 2, "lumbar_lower": 3}
+
+    async def command(self, write: Write, name: str, *args: int, timeout: float = 5.0) -> tuple[int, bytes]:
+        await write(self.diy.CONTROL_UUID, self.diy.command(name, *args), True)
+        op = self.diy.OPCODES[name]
+        r = await self._response(timeout, lambda b: len(b) >= 2 and b[0] == (op | 0x80))
+        return r[1], r[2:]
+
+    async def setup(self, client, subscribe, write: Write, timeout: float = 5.0, role: str = "") -> None:
+        import time as _time
+
+        await subscribe(self.diy.CONTROL_UUID)
+        await subscribe(self.diy.DATA_UUID)
+        await self.command(write, "STOP", timeout=timeout)
+        steps = [("TIME_SYNC", int(_time.monotonic() * 1e6)), ("SET_RATE", int(self.rate_hz)),
+                 ("SET_ACC_RANGE", 2), ("SET_GYRO_RANGE", 3)]
+        for name, arg in steps:
+            status, _ = await self.command(write, name, arg, timeout=timeout)
+            if status != self.diy.STATUS["OK"]:
+                raise SetupError(f"{name} refused with status {status}")
+        status, _ = await self.command(write, "START", timeout=timeout)
+        if status != self.diy.STATUS["OK"]:
+            raise SetupError(f"START refused with status {status}")
+
+
+DRIVERS = {d.kind: d for d in (WitMotionDriver, PolarDriver, MovesenseDriver, DiyDriver)}
 SERVICE_TO_KIND = {d.service_uuid: d.kind for d in DRIVERS.values()}
 
 

@@ -35,6 +35,10 @@ class Faults:
     burst: int = 1  # notifications go out in bursts of this many
     silent: bool = False  # never answers commands and never streams
     wrong_rate_hz: float | None = None  # streams at this rate whatever was asked
+    skip_counter_every: int = 0  # (DIY profile) every k-th packet, the sample counter jumps by 3
+    bad_responses: bool = False  # (DIY profile) answers every command with a wrong status
+    ignores_stop: bool = False  # (DIY profile) keeps streaming after STOP
+    bad_timestamps: bool = False  # (DIY profile) timestamps advance at twice the real rate
 
 
 @dataclass
@@ -342,4 +346,126 @@ class MovesenseEmulator(Emulator):
         return [(self.data, ms.encode_imu6(self.ref, ts_ms, acc_g * 9.80665, gyro))]
 
 
-EMULATORS = {wm.KIND: WitMotionEmulator, pmd.KIND: PolarEmulator, ms.KIND: MovesenseEmulator}
+class DiyEmulator(Emulator):
+    """The reference implementation of the barback DIY profile (firmware_spec/profile.toml)."""
+
+    from sensor.decoders import barback_diy as diy
+
+    kind = diy.KIND
+    service_uuid = diy.SERVICE_UUID
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        P = self.diy.P
+        self.state = P.raw["state"]["IDLE"]
+        self.acc_code, self.gyro_code, self.placement, self.battery = 2, 3, 0, 87
+        self.rate_hz = float(P.rates["default_hz"])
+        self.counter = 0
+        self.clock_offset_us = 0
+        self.synced = False
+        self.packets_sent = 0
+
+    def services(self):
+        from bumble.core import UUID as BUUID
+
+        P = gatt.Characteristic.Properties
+        self.data = gatt.Characteristic(self.diy.DATA_UUID, P.NOTIFY, gatt.Characteristic.READABLE, b"")
+        self.control = gatt.Characteristic(self.diy.CONTROL_UUID, P.WRITE | P.NOTIFY,
+                                           gatt.Characteristic.WRITEABLE | gatt.Characteristic.READABLE,
+                                           gatt.CharacteristicValue(write=self._on_write))
+        battery = gatt.Characteristic(BUUID.from_16_bits(0x2A19), P.READ | P.NOTIFY, gatt.Characteristic.READABLE,
+                                      gatt.CharacteristicValue(read=lambda c: bytes([self.battery])))
+        info = [gatt.Characteristic(BUUID.from_16_bits(u), P.READ, gatt.Characteristic.READABLE, v)
+                for u, v in ((0x2A29, b"barback"), (0x2A24, b"reference emulator"), (0x2A26, b"1.0.0"))]
+        return [gatt.Service(self.diy.SERVICE_UUID, [self.data, self.control]),
+                gatt.Service(BUUID.from_16_bits(0x180F), [battery]),
+                gatt.Service(BUUID.from_16_bits(0x180A), info)]
+
+    def _on_disconnection(self) -> None:
+        super()._on_disconnection()
+        if not self.faults.ignores_stop:
+            self.state = self.diy.P.raw["state"]["IDLE"]
+
+    def _on_write(self, connection, value: bytes) -> None:
+        value = bytes(value)
+        self.writes.append(value)
+        if self.faults.silent:
+            return
+        asyncio.ensure_future(self._answer(value))
+
+    async def _answer(self, cmd: bytes) -> None:
+        P, st = self.diy.P, self.diy.STATUS
+        idle = self.state == P.raw["state"]["IDLE"]
+        spec = next((c for c in P.raw["command"] if cmd and c["opcode"] == cmd[0]), None)
+        payload = b""
+        if spec is None:
+            status = st["UNKNOWN_COMMAND"]
+        else:
+            size = 1 + sum({"u8": 1, "u16": 2, "u32": 4, "u64": 8}[t] for _, t in spec["args"])
+            name = spec["name"]
+            if len(cmd) != size:
+                status = st["BAD_LENGTH"]
+            elif name == "SET_RATE":
+                rate = struct.unpack_from("<H", cmd, 1)[0]
+                status = st["OUT_OF_RANGE"] if not P.rates["min_hz"] <= rate <= P.rates["max_hz"] else (
+                    st["OK"] if idle else st["INVALID_STATE"])
+                if status == st["OK"]:
+                    self.rate_hz = float(rate)
+            elif name in ("SET_ACC_RANGE", "SET_GYRO_RANGE"):
+                table = P.acc_ranges_g if name == "SET_ACC_RANGE" else P.gyro_ranges_dps
+                status = st["OUT_OF_RANGE"] if cmd[1] not in table else (st["OK"] if idle else st["INVALID_STATE"])
+                if status == st["OK"]:
+                    setattr(self, "acc_code" if name == "SET_ACC_RANGE" else "gyro_code", cmd[1])
+            elif name == "START":
+                status = st["OK"] if idle else st["INVALID_STATE"]
+                if idle:
+                    self.state = P.raw["state"]["STREAMING"]
+                    self.counter = 0
+            elif name == "STOP":
+                status = st["OK"]
+                if not self.faults.ignores_stop:
+                    self.state = P.raw["state"]["IDLE"]
+                    self.stop_streaming()
+            elif name == "TIME_SYNC":
+                host_us = struct.unpack_from("<Q", cmd, 1)[0]
+                self.clock_offset_us = host_us - int(time.monotonic() * 1e6)
+                self.synced = True
+                status = st["OK"]
+            elif name == "SET_PLACEMENT":
+                status = st["OK"] if cmd[1] <= 3 else st["OUT_OF_RANGE"]
+                if status == st["OK"]:
+                    self.placement = cmd[1]
+            else:  # GET_STATUS
+                status = st["OK"]
+                payload = self.diy.STATUS_PAYLOAD.pack(P.version, self.state, int(self.rate_hz), self.acc_code,
+                                                       self.gyro_code, self.placement, self.battery)
+        if self.faults.bad_responses:
+            status = (status + 1) % 6
+        await self.device.notify_subscribers(self.control, bytes([(cmd[0] if cmd else 0) | 0x80, status]) + payload)
+        if spec is not None and spec["name"] == "START" and status == st["OK"] or (
+                self.faults.bad_responses and spec is not None and spec["name"] == "START"):
+            self.start_streaming()
+
+    def samples_per_packet(self) -> int:
+        P = self.diy.P
+        return min(P.rates["max_samples_per_packet"], max(1, int(self.rate_hz * P.rates["max_packet_interval_ms"] / 1000)))
+
+    def packets_for(self, n: int):
+        acc_g, gyro = self.next_samples(n)
+        P = self.diy.P
+        a = np.clip(np.round(acc_g / P.acc_ranges_g[self.acc_code] * 32768), -32768, 32767).astype(int)
+        g = np.clip(np.round(gyro / P.gyro_ranges_dps[self.gyro_code] * 32768), -32768, 32767).astype(int)
+        self.packets_sent += 1
+        if self.faults.skip_counter_every and self.packets_sent % self.faults.skip_counter_every == 0:
+            self.counter += 3
+        period_us = 1e6 / (self.faults.wrong_rate_hz or self.rate_hz)
+        if self.faults.bad_timestamps:
+            period_us *= 2
+        ts = int(self.counter * period_us) + (self.clock_offset_us + int(self.epoch * 1e6) if self.synced else 0)
+        pkt = self.diy.encode_packet(self.counter, ts, a, g, self.acc_code, self.gyro_code, self.synced)
+        self.counter += n
+        return [(self.data, pkt)]
+
+
+EMULATORS = {wm.KIND: WitMotionEmulator, pmd.KIND: PolarEmulator, ms.KIND: MovesenseEmulator,
+             DiyEmulator.kind: DiyEmulator}

@@ -100,13 +100,14 @@ def to_session_clock(t_sensor: np.ndarray, sync: np.ndarray) -> np.ndarray:
     d = h - s
     keep = np.ones(len(s), bool)
     coef = np.array([0.0, float(np.min(d))])
-    for _ in range(4):
-        if keep.sum() < 2 or np.ptp(s[keep]) == 0:
-            coef = np.array([0.0, float(np.min(d))])
-            break
-        coef = np.polyfit(s[keep], d[keep], 1)
-        resid = d - np.polyval(coef, s)
-        keep = resid <= np.quantile(resid, 0.2)
+    if np.ptp(s) >= 60.0:  # drift is only observable (and only matters) over minutes
+        for _ in range(4):
+            if keep.sum() < 2 or np.ptp(s[keep]) == 0:
+                break
+            coef = np.polyfit(s[keep], d[keep], 1)
+            coef[0] = float(np.clip(coef[0], -500e-6, 500e-6))  # crystals: tens of ppm
+            resid = d - np.polyval(coef, s)
+            keep = resid <= np.quantile(resid, 0.2)
     # the envelope passes through the fastest deliveries
     resid = d - np.polyval(coef, s)
     return t_sensor + np.polyval(coef, t_sensor) + float(np.min(resid))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sensor.decoders import movesense, polar_pmd, witmotion
+from sensor.decoders import barback_diy, movesense, polar_pmd, witmotion
 
-DECODERS = {witmotion.KIND: witmotion, polar_pmd.KIND: polar_pmd, movesense.KIND: movesense}
+DECODERS = {witmotion.KIND: witmotion, polar_pmd.KIND: polar_pmd, movesense.KIND: movesense,
+            barback_diy.KIND: barback_diy}
 
 
 def make_decoder(kind: str, rate_hz: float | None = None):
