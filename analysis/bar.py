@@ -150,13 +150,14 @@ def turnarounds(pos_m: np.ndarray, still: np.ndarray, fs_hz: float, prominence_m
 
 
 def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed_mps: float = 0.05,
-                  max_run_s: float = 8.0, horizon_s: float = 5.0) -> np.ndarray:
+                  max_run_s: float = 8.0, horizon_s: float = 5.0, valid: np.ndarray | None = None) -> np.ndarray:
     """Drop still runs that are really steady motion.
 
     An accelerometer cannot tell rest from constant velocity, and a slow grinding rep can look
     still for seconds. Integrating from the neighbouring rests, forwards and backwards, tells them
     apart: at a true rest the speed carried in from either side is near zero. Only neighbours
-    within `horizon_s` are used, so integration drift cannot condemn a true rest."""
+    within `horizon_s`, and no integration across a data gap, are used, so neither drift nor a
+    gap can condemn a true rest."""
     still = still.copy()
     dt = 1.0 / fs_hz
     for _ in range(2):
@@ -174,9 +175,10 @@ def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed
             prev_end = runs[k - 1][1] if k > 0 else None
             next_start = runs[k + 1][0] if k + 1 < len(runs) else None
             v_f = v_b = np.inf
-            if prev_end is not None and a - prev_end <= horizon_s * fs_hz:
+            if prev_end is not None and a - prev_end <= horizon_s * fs_hz and (valid is None or valid[prev_end:a].all()):
                 v_f = abs(float(np.sum(acc_up[prev_end:a]) * dt))
-            if next_start is not None and next_start - b <= horizon_s * fs_hz:
+            if next_start is not None and next_start - b <= horizon_s * fs_hz and (
+                    valid is None or valid[b:next_start].all()):
                 v_b = abs(float(np.sum(acc_up[b:next_start]) * dt))
             if min(v_f, v_b) > max_speed_mps and np.isfinite(min(v_f, v_b)):
                 still[a:b] = False
@@ -190,7 +192,7 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
               min_segment_s: float = 0.0) -> BarTrack:
     """Vertical kinematics of the bar sensor on its uniform grid."""
     acc_up = np.einsum("ij,ij->i", s.acc_sf_mps2, att.up_sf) - att.gravity_mps2
-    still = confirm_rests(acc_up, att.still, s.fs_hz)
+    still = confirm_rests(acc_up, att.still, s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
     still_idx = np.flatnonzero(still)
     # first pass: still periods only; then add the turnarounds it shows, and refine them once

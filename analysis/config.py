@@ -40,6 +40,7 @@ class PipelineSettings:
     set_gap_s: float = 30.0
     min_rom_m: float = 0.15
     min_rom_bench_m: float = 0.12
+    max_rom_m: float = 1.2  # no barbell lift rises further: a longer stroke is integration drift
     min_peak_velocity_mps: float = 0.06
     eccentric_first_window_s: float = 6.0
     lowpass_hz: float = 12.0

@@ -40,7 +40,11 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     if v is not None and v >= th["velocity_loss"]["threshold_pct"]:
         out["velocity_loss"] = v
     v = _get(rep, "peak_lumbar_flexion_deg")
-    if hinge and v is not None and v >= th["lumbar_flexion"]["peak_deg"]:
+    pct = _get(rep, "peak_lumbar_flexion_pct_max")
+    if hinge and pct is not None:  # calibrated athlete: relative to their own maximum
+        if pct >= th["lumbar_flexion"].get("pct_of_max", 70.0):
+            out["lumbar_flexion"] = v if v is not None else pct
+    elif hinge and v is not None and v >= th["lumbar_flexion"]["peak_deg"]:
         out["lumbar_flexion"] = v
     v = _get(rep, "lumbar_flexion_rise_deg")
     if hinge and v is not None and v >= th["lumbar_flexion_drift"]["rise_deg"]:
@@ -60,9 +64,12 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     return out
 
 
-def describe(flag: str, value: float, th: Thresholds) -> tuple[str, str]:
-    """Plain-language explanation and coaching cue of a raised flag."""
+def describe(flag: str, value: float, th: Thresholds, pct_of_max: float | None = None) -> tuple[str, str]:
+    """Plain-language explanation and coaching cue of a raised flag (`pct_of_max`: the rep's
+    lumbar flexion as a percentage of the athlete's calibrated maximum, when known)."""
     sec = dict(th[flag])
+    if flag == "lumbar_flexion" and pct_of_max is not None and "explanation_pct" in sec:
+        return sec["explanation_pct"].format(pct=pct_of_max, pct_of_max=sec.get("pct_of_max", 70.0)), sec["cue"]
     fields = {k: v for k, v in sec.items() if isinstance(v, (int, float))}
     fields.update(value=value, value_cm=value * 100, max_cm=sec.get("max_m", 0) * 100,
                   early_pct=100 * sec.get("early_fraction", 0))

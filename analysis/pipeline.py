@@ -36,7 +36,8 @@ def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[
 
 def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             thresholds: Thresholds | None = None, loads_kg: dict[int, float] | None = None,
-            standing_axes: dict[Role, np.ndarray] | None = None) -> SessionResult:
+            standing_axes: dict[Role, np.ndarray] | None = None,
+            max_flexion_deg: float | None = None) -> SessionResult:
     """Analyse a session. `standing_axes` (lumbar role -> long axis in the sensor frame at quiet
     standing) fixes the zero of the lumbar angles when the session is a window of a longer one."""
     th = thresholds or load_thresholds()
@@ -96,6 +97,8 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             paths[(w.set_no, w.rep_no)] = _path(track, w)
             if t_lum is not None:
                 _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
+                if max_flexion_deg and rep.peak_lumbar_flexion_deg is not None:
+                    rep.peak_lumbar_flexion_pct_max = 100.0 * rep.peak_lumbar_flexion_deg / max_flexion_deg
             reps.append(rep)
         if not windows:
             warnings.append("no reps found in this session")
@@ -188,7 +191,8 @@ def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads:
             if first_flex is not None and r.peak_lumbar_flexion_deg is not None:
                 r.lumbar_flexion_rise_deg = r.peak_lumbar_flexion_deg - first_flex
             raised = evaluate_rep_flags(r.__dict__, th, exercise)
-            r.flags = [FlagResult(name, float(val), *describe(name, val, th)) for name, val in raised.items()]
+            r.flags = [FlagResult(name, float(val), *describe(name, val, th, r.peak_lumbar_flexion_pct_max))
+                       for name, val in raised.items()]
         counts: dict[str, int] = {}
         for r in rs:
             for f in r.flags:

@@ -34,6 +34,7 @@ class RepResult:
     velocity_loss_pct: float | None = None
     bar_drift_m: float | None = None
     peak_lumbar_flexion_deg: float | None = None
+    peak_lumbar_flexion_pct_max: float | None = None  # with a calibrated maximal flexion
     lumbar_flexion_rise_deg: float | None = None
     peak_trunk_inclination_deg: float | None = None
     hip_rise_deg: float | None = None

@@ -123,7 +123,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         if tlo != -1 or thi != 1:
             continue
         rom = z[i_hi] - z[i_lo]
-        if rom < min_rom:
+        if rom < min_rom or rom > settings.max_rom_m:
             continue
         i_pk = i_lo + int(np.argmax(v[i_lo:i_hi + 1]))
         if v[i_pk] < settings.min_peak_velocity_mps:

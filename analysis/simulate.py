@@ -587,8 +587,9 @@ def simulate(cfg: SimConfig) -> SimulatedSession:
     return SimulatedSession(cfg, sensors, truth, gaps)
 
 
-def write_session(sim: SimulatedSession, out_dir: str | Path) -> Path:
-    """Write a generic IMU CSV session folder plus `truth.json` (ground truth)."""
+def write_session(sim: SimulatedSession, out_dir: str | Path, extra_meta: dict | None = None) -> Path:
+    """Write a generic IMU CSV session folder plus `truth.json` (ground truth). `extra_meta` goes
+    into session.json (athlete, date, loads_kg, ...)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -600,7 +601,7 @@ def write_session(sim: SimulatedSession, out_dir: str | Path) -> Path:
                    fmt=["%.6f", "%.6f", "%.6f", "%.6f", "%.4f", "%.4f", "%.4f"])
         files[role] = name
     meta = {"exercise": sim.config.exercise, "sensors": files,
-            "notes": f"simulated by barback (seed {sim.config.seed})"}
+            "notes": f"simulated by barback (seed {sim.config.seed})", **(extra_meta or {})}
     (out / "session.json").write_text(json.dumps(meta, indent=2) + "\n")
     cfg = asdict(sim.config)
     (out / "truth.json").write_text(json.dumps({"config": cfg, "reps": sim.truth,
@@ -662,3 +663,29 @@ def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) 
     (out / "truth.json").write_text(json.dumps({"config": asdict(sim.config), "reps": sim.truth,
                                                 "gaps": sim.gaps}, indent=2) + "\n")
     return out
+
+
+def simulate_calibration(max_flexion_deg: float = 55.0, pelvis_deg: float = 60.0, fs_hz: float = 100.0,
+                         seed: int = 0) -> SimulatedSession:
+    """The calibration routine: stand tall, bend forward as far as comfortable and hold, stand
+    tall. Two lumbar sensors (and a bar sensor lying still)."""
+    cfg = SimConfig(sets=0, fs_hz=fs_hz, lumbar_sensors=2, gaps=0, duplicate_rate=0.0, seed=seed)
+    rng = np.random.default_rng(seed)
+    tl = _Timeline(rng)
+    tl.state["hip_z"], tl.state["bar_z"] = 0.95, 0.225
+    tl.hold(5.0, sway=0.5)
+    tl.move(3.0, {"pelvis": np.deg2rad(pelvis_deg), "flex": np.deg2rad(max_flexion_deg), "hip_z": 0.9})
+    tl.hold(4.0, sway=0.2)
+    tl.move(3.0, {"pelvis": 0.0, "flex": 0.0, "hip_z": 0.95})
+    tl.hold(4.0, sway=0.5)
+    ch = tl.arrays()
+    t_fine = np.arange(len(ch["bar_z"])) / FINE_HZ
+    sm, (p_s, r_s), (p_u, r_u) = _body_kinematics(ch)
+    sensors = {}
+    for role, pos, rot in (("lumbar_upper", p_u, r_u * Rotation.random(random_state=seed + 1)),
+                           ("lumbar_lower", p_s, r_s * Rotation.random(random_state=seed + 2))):
+        f_sf, w_sf = _imu_ideal(pos, rot)
+        t, acc_g, gyro_dps = _sample(rng, t_fine, f_sf, w_sf, fs_hz, cfg.noise, t_fine[-1])
+        sensors[role] = {"time_s": t, "acc_g": acc_g, "gyro_dps": gyro_dps}
+    truth = [{"max_flexion_deg": float(np.rad2deg(sm["flex"].max()))}]
+    return SimulatedSession(cfg, sensors, truth, [])

@@ -7,6 +7,7 @@ stderr and into the output files; tracebacks never reach the user (use --debug t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -364,6 +365,164 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def _store(args):
+    from analysis.store import DEFAULT_DB, Store
+
+    return Store(args.db or DEFAULT_DB)
+
+
+def cmd_batch(args) -> int:
+    from analysis.batch import run_batch
+
+    store = _store(args)
+    from pathlib import Path as _P
+
+    if not _P(args.dir).is_dir():
+        return _usage_error(f"{args.dir}: not a folder")
+    progress = None
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("analysing", total=None)
+        bar.start()
+
+        def progress(done, total, path):
+            bar.update(task, completed=done, total=total, description=f"analysing {_P(path).name}")
+    try:
+        rep = run_batch(args.dir, store, workers=args.workers, scheduler=args.scheduler, athlete=args.athlete,
+                        on_progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    for path, err in rep.failed:
+        _warn(f"{path}: {err}")
+    print(f"stored {len(rep.stored)}, skipped {len(rep.skipped)} already stored, failed {len(rep.failed)} "
+          f"-> {store.path}")
+    return 0 if not rep.failed else 1
+
+
+def cmd_history(args) -> int:
+    import json as _json
+
+    from analysis.trends import history
+
+    store = _store(args)
+    rows = store.sessions(args.athlete)
+    mvt = {a: store.athlete(a)["mvt_mps"] for a in store.athletes()}
+    h = history(rows, store.journal(args.athlete), mvt)
+    if args.json:
+        Path(args.json).write_text(_json.dumps(h, indent=2) + "\n")
+    if args.report:
+        from analysis.history_report import write_history_report
+
+        write_history_report(h, args.report)
+        print(f"report: {args.report}")
+    if not args.json:
+        print(f"{'id':>4} {'date':<11} {'athlete':<14} {'exercise':<18} {'reps':>4} {'best MV':>8} {'flex °':>7} {'flags/rep':>9}")
+        for s in h["sessions"]:
+            fl = "–" if s["mean_peak_lumbar_flexion_deg"] is None else f"{s['mean_peak_lumbar_flexion_deg']:.1f}"
+            mv = "–" if s["best_mean_velocity_mps"] is None else f"{s['best_mean_velocity_mps']:.2f}"
+            print(f"{s['id']:>4} {s['date']:<11} {(s['athlete'] or '–'):<14} {s['exercise']:<18} {s['n_reps']:>4} "
+                  f"{mv:>8} {fl:>7} {s['flags_per_rep']:>9.2f}")
+        for p in h["load_velocity"]:
+            e1 = "–" if p["e1rm_kg"] is None else f"{p['e1rm_kg']:.0f} kg"
+            print(f"\n{p['athlete'] or ''} {p['exercise']}: load-velocity slope {p['slope_mps_per_kg'] * 100:.2f} m/s per "
+                  f"100 kg, R² {p['r2']:.2f}, estimated 1RM {e1} (at {p['mvt_mps']:.2f} m/s)")
+        for line in h["pain"]["patterns"]:
+            print(f"pattern: {line}")
+        if h["pain"]["sessions_with_pain_scores"]:
+            print(h["pain"]["caution"])
+    return 0
+
+
+def cmd_journal(args) -> int:
+    store = _store(args)
+    jid = store.add_journal(args.athlete, args.before, args.after, args.next_day, args.session, args.note)
+    print(f"journal entry {jid} for {args.athlete}")
+    return 0
+
+
+def cmd_athlete(args) -> int:
+    store = _store(args)
+    overrides = {}
+    for item in args.threshold or []:
+        key, sep, val = item.partition("=")
+        try:
+            overrides[key.strip()] = float(val)
+        except ValueError:
+            return _usage_error(f"--threshold expects section.key=value, got {item!r}")
+    if overrides:
+        from analysis.config import load_thresholds
+
+        try:
+            load_thresholds(overrides=overrides)
+        except KeyError as exc:
+            return _usage_error(str(exc).strip("'\""))
+    if overrides or args.mvt is not None:
+        store.set_athlete_settings(args.name, overrides, args.mvt)
+    a = store.athlete(args.name) if args.name in store.athletes() else None
+    if a is None:
+        store.athlete_id(args.name, create=True)
+        a = store.athlete(args.name)
+    print(f"{a['name']}: max lumbar flexion {a['max_flexion_deg'] or '–'}°, MVT {a['mvt_mps'] or 'default'}, "
+          f"thresholds {a['thresholds'] or 'default'}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from analysis.calibration import STEPS, calibrate
+    from analysis.load import open_session
+
+    store = _store(args)
+    if args.source_recording:
+        session = open_session(args.source_recording)
+    else:
+        import asyncio
+        import tempfile
+
+        from sensor.capture import Capture, CaptureError, Target
+
+        if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
+            return _usage_error("give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)")
+        out = Path(args.out or tempfile.mkdtemp(prefix="barback-calibration-"))
+
+        async def run():
+            kw: dict = {}
+            targets = [Target("lumbar_upper", args.lumbar_upper or "x"), Target("lumbar_lower", args.lumbar_lower or "x")]
+            if args.emulate:
+                from analysis.simulate import simulate_calibration, write_session
+                from sensor.ble.bumble_backend import BumbleClient, BumbleScanner
+
+                src = write_session(simulate_calibration(), Path(tempfile.mkdtemp()) / "routine")
+                radio, emus = _emulated_radio([("lumbar_upper", "polar_pmd", 100.0), ("lumbar_lower", "movesense", 104.0)], src)
+                for e in emus:
+                    await radio.add(e)
+                targets = [Target(t.role, e.address) for t, e in zip(targets, emus)]
+                kw = {"backend": BumbleClient, "scanner_backend": BumbleScanner, "backend_kwargs": {"radio": radio}}
+            cap = Capture(targets, "deadlift", out, rate_hz=100.0, on_message=print, **kw)
+            stop = asyncio.Event()
+            task = asyncio.create_task(cap.run(stop))
+            await asyncio.sleep(1.0)
+            for text, secs in STEPS:
+                print(f">>> {text} ({secs:.0f} s)")
+                await asyncio.sleep(secs)
+            stop.set()
+            try:
+                await task
+            except CaptureError as exc:
+                raise _BleProblem(str(exc)) from None
+
+        _run_ble(run)
+        session = open_session(out)
+    cal = calibrate(session)
+    store.set_calibration(args.athlete, cal.to_dict())
+    print(f"{args.athlete}: maximal lumbar flexion {cal.max_flexion_deg:.1f}° (standing neutral at "
+          f"{cal.standing_s[0]:.1f}-{cal.standing_s[1]:.1f} s); stored in {store.path}")
+    return 0
+
+
 FAULTS = ("wrong-rate", "skipped-counters", "bad-responses", "ignores-stop", "bad-timestamps")
 
 
@@ -522,6 +681,75 @@ def build_parser() -> argparse.ArgumentParser:
     cf.add_argument("--rate", type=int, default=200, help="sample rate to test, Hz")
     cf.add_argument("--seconds", type=float, default=3.0, help="how long to stream")
     cf.set_defaults(func=cmd_conformance)
+
+    def db_arg(p):
+        p.add_argument("--db", help="history database (default ~/.barback/history.sqlite)")
+
+    b = sub.add_parser("batch", formatter_class=_Formatter, help="analyse a folder tree into the history database",
+                       description="Analyse every session (CSV folders and native recordings) under DIR into the "
+                                   "history database, in parallel; sessions already stored are skipped by content "
+                                   "hash; a failing session is reported and the rest go on.",
+                       epilog="example:\n  barback batch ~/lifting --db history.sqlite --workers 2\n"
+                              "  barback batch /archive --db team.sqlite --scheduler tcp://10.0.0.5:8786")
+    b.add_argument("dir")
+    db_arg(b)
+    b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    b.add_argument("--scheduler", metavar="ADDR", help="a Dask distributed scheduler to run the analyses on")
+    b.add_argument("--athlete", help="athlete for sessions that do not name one")
+    b.set_defaults(func=cmd_batch)
+
+    h = sub.add_parser("history", formatter_class=_Formatter, help="sessions and trends from the history database",
+                       description="Sessions and trends: load-velocity profile and estimated 1RM per exercise, "
+                                   "velocity at a given load over time, lumbar flexion, flag frequency, and how "
+                                   "pain scores relate to what the sensors saw.",
+                       epilog="example:\n  barback history --db history.sqlite --athlete Ana --report history.html")
+    db_arg(h)
+    h.add_argument("--athlete")
+    h.add_argument("--json", metavar="OUT.json")
+    h.add_argument("--report", metavar="OUT.html")
+    h.set_defaults(func=cmd_history)
+
+    j = sub.add_parser("journal", formatter_class=_Formatter, help="pain journal",
+                       description="Record how the back felt before, right after and the day after a session.",
+                       epilog="example:\n  barback journal add --athlete Ana --session 12 --before 1 --after 3 --next-day 2")
+    j.set_defaults(func=lambda a: (j.print_help(), EXIT_INPUT)[1])
+    jsub = j.add_subparsers(dest="journal_command", metavar="add")
+    ja = jsub.add_parser("add", formatter_class=_Formatter, help="add a journal entry",
+                         epilog="example:\n  barback journal add --athlete Ana --before 0 --after 2")
+    db_arg(ja)
+    ja.add_argument("--athlete", required=True)
+    ja.add_argument("--session", type=int, help="session id (see barback history)")
+    ja.add_argument("--before", type=int, required=True, help="pain 0-10 before the session")
+    ja.add_argument("--after", type=int, required=True, help="pain 0-10 right after")
+    ja.add_argument("--next-day", type=int, help="pain 0-10 the day after")
+    ja.add_argument("--note")
+    ja.set_defaults(func=cmd_journal)
+
+    at = sub.add_parser("athlete", formatter_class=_Formatter, help="show or set an athlete's settings",
+                        description="Show an athlete, or set per-athlete threshold overrides and their own "
+                                    "velocity at 1RM (minimum velocity threshold).",
+                        epilog="example:\n  barback athlete Ana --threshold lumbar_flexion.pct_of_max=65 --mvt 0.16")
+    at.add_argument("name")
+    db_arg(at)
+    at.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE")
+    at.add_argument("--mvt", type=float, help="the athlete's own mean velocity at 1RM, m/s")
+    at.set_defaults(func=cmd_athlete)
+
+    ca = sub.add_parser("calibrate", formatter_class=_Formatter, help="measure an athlete's lumbar range",
+                        description="Guided routine with both lumbar sensors on: stand tall, bend forward as far "
+                                    "as comfortable and hold, stand tall again. Stores standing neutral and maximal "
+                                    "lumbar flexion; flexion is then also reported as a percentage of it.",
+                        epilog="example:\n  barback calibrate --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..\n"
+                               "  barback calibrate --athlete Ana --from recordings/ana-calibration")
+    ca.add_argument("--athlete", required=True)
+    db_arg(ca)
+    ca.add_argument("--lumbar-upper", metavar="ADDR")
+    ca.add_argument("--lumbar-lower", metavar="ADDR")
+    ca.add_argument("--from", dest="source_recording", metavar="RECORDING",
+                    help="compute from a recorded routine instead of recording one now")
+    ca.add_argument("--out", help="where to keep the routine's recording")
+    ca.add_argument("--emulate", action="store_true", help="use emulated sensors playing a simulated routine")
+    ca.set_defaults(func=cmd_calibrate)
     return p
 
 
@@ -532,12 +760,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     from analysis.errors import InputError
+    from analysis.store import StoreError
 
     try:
         return int(args.func(args) or 0)
     except SystemExit as exc:
         return int(exc.code or 0)
-    except (InputError, _BleProblem) as exc:
+    except (InputError, _BleProblem, StoreError) as exc:
         _err(str(exc))
         return EXIT_INPUT
     except KeyboardInterrupt:

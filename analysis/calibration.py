@@ -1,0 +1,53 @@
+"""Athlete calibration: standing neutral and maximal voluntary lumbar flexion.
+
+The routine: stand tall (quiet, a few seconds), bend forward as far as comfortable and hold,
+stand tall again. Both lumbar sensors are needed. The zero is the first quiet standing (as in
+every session); the maximum is the largest flexion reached during the bend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from analysis.config import PipelineSettings
+from analysis.errors import InputError
+from analysis.imu import Role, Session
+from analysis.lumbar import inclination_deg, sagittal_frame
+from analysis.orientation import estimate_attitude
+from analysis.timebase import to_uniform
+
+STEPS = (("stand tall and still", 5.0), ("bend forward as far as comfortable and hold", 6.0),
+         ("stand tall again", 4.0))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    max_flexion_deg: float
+    max_trunk_inclination_deg: float
+    standing_s: tuple[float, float]
+    bend_at_s: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def calibrate(session: Session, settings: PipelineSettings = PipelineSettings()) -> Calibration:
+    missing = [r.value for r in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER) if r not in session.streams]
+    if missing:
+        raise InputError(session.source or "calibration", f"calibration needs both lumbar sensors; missing {', '.join(missing)}")
+    incl, t_ref, standing = {}, None, None
+    for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
+        u = to_uniform(session.streams[role])
+        att = estimate_attitude(u, settings)
+        fr = sagittal_frame(att, u.t_s, u.fs_hz)
+        incl[role] = (u.t_s, inclination_deg(att.up_sf, fr))
+        if role is Role.LUMBAR_UPPER:
+            t_ref, standing = u.t_s, fr.standing_s
+    flex = incl[Role.LUMBAR_UPPER][1] - np.interp(t_ref, *incl[Role.LUMBAR_LOWER])
+    k = int(np.argmax(flex))
+    if flex[k] < 10.0:
+        raise InputError(session.source or "calibration",
+                         f"no forward bend found (largest flexion {flex[k]:.0f}°): bend as far as comfortable")
+    return Calibration(float(flex[k]), float(incl[Role.LUMBAR_UPPER][1].max()), standing, float(t_ref[k]))

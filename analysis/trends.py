@@ -1,0 +1,144 @@
+"""Trends over many sessions: pure functions over stored results (no database access here).
+
+- Load-velocity profile per exercise (individual linear fit of each set's best mean velocity
+  against its load) and the estimated 1RM: the load at the minimum velocity threshold (MVT).
+  Default MVTs: deadlift 0.14, squat 0.23, bench 0.10 m/s (Helms et al., field-anchors A6) until
+  the athlete's own is known.
+- Velocity at a given load over time, lumbar flexion per session, flag frequency.
+- Pain: how what the sensors saw relates to the journal's pain scores. Correlation, not diagnosis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+DEFAULT_MVT_MPS = {"deadlift": 0.14, "romanian_deadlift": 0.14, "squat": 0.23, "bench_press": 0.10}
+CAUTION = ("These are correlations across your own sessions, not a diagnosis: pain has many causes. "
+           "Talk to a physiotherapist or physician about persistent or worsening pain.")
+
+
+@dataclass(frozen=True)
+class LoadVelocity:
+    exercise: str
+    n_sets: int
+    slope_mps_per_kg: float
+    intercept_mps: float
+    r2: float
+    mvt_mps: float
+    e1rm_kg: float | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_velocity_profile(loads_kg, velocities_mps, exercise: str, mvt_mps: float | None = None) -> LoadVelocity | None:
+    """Linear fit v = intercept + slope * load; e1RM where v reaches the MVT. Needs at least
+    three sets over at least two distinct loads, and a negative slope."""
+    x, y = np.asarray(loads_kg, float), np.asarray(velocities_mps, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(x) < 3 or len(np.unique(x)) < 2:
+        return None
+    fit = stats.linregress(x, y)
+    mvt = mvt_mps if mvt_mps is not None else DEFAULT_MVT_MPS.get(exercise, 0.15)
+    e1rm = (mvt - fit.intercept) / fit.slope if fit.slope < 0 else None
+    return LoadVelocity(exercise, int(len(x)), float(fit.slope), float(fit.intercept), float(fit.rvalue**2),
+                        float(mvt), None if e1rm is None else float(e1rm))
+
+
+def session_summary(row) -> dict:
+    """Per-session numbers for trends, from a stored result."""
+    res = row.result
+    reps = res["reps"]
+    flex = [r["peak_lumbar_flexion_deg"] for r in reps if r.get("peak_lumbar_flexion_deg") is not None]
+    flags: dict[str, int] = {}
+    for r in reps:
+        for f in r["flags"]:
+            flags[f] = flags.get(f, 0) + 1
+    loads = [s.get("load_kg") for s in res["sets"] if s.get("load_kg") is not None]
+    return {"id": row.id, "date": row.date, "athlete": row.athlete, "exercise": row.exercise, "n_reps": len(reps),
+            "best_mean_velocity_mps": max((r["mean_velocity_mps"] for r in reps), default=None),
+            "mean_peak_lumbar_flexion_deg": float(np.mean(flex)) if flex else None,
+            "max_velocity_loss_pct": max((s["max_velocity_loss_pct"] for s in res["sets"]), default=None),
+            "flags_per_rep": (sum(flags.values()) / len(reps)) if reps else 0.0, "flag_counts": flags,
+            "top_load_kg": max(loads) if loads else None}
+
+
+def velocity_at_load(rows, exercise: str, load_kg: float) -> list[dict]:
+    """Best mean velocity of sets at `load_kg` (±2.5 kg), per session date."""
+    out = []
+    for row in rows:
+        if row.exercise != exercise:
+            continue
+        best = {s["set"]: s for s in row.result["sets"]}
+        v = [s["best_mean_velocity_mps"] for s in best.values()
+             if s.get("load_kg") is not None and abs(s["load_kg"] - load_kg) <= 2.5]
+        if v:
+            out.append({"date": row.date, "session": row.id, "mean_velocity_mps": float(max(v))})
+    return out
+
+
+def pain_relations(summaries: list[dict], journal: list[dict], painful_at: int = 4) -> dict:
+    """Relate journal pain (after and next day) to the session metrics: Spearman correlations and
+    the difference between painful and pain-free sessions, with the patterns that stand out."""
+    by_session = {s["id"]: s for s in summaries}
+    pairs = [(by_session[j["session_id"]], j) for j in journal if j.get("session_id") in by_session]
+    out: dict = {"sessions_with_pain_scores": len(pairs), "caution": CAUTION, "metrics": {}, "patterns": []}
+    if len(pairs) < 4:
+        out["note"] = "at least 4 journal entries linked to sessions are needed to relate pain to the sensors"
+        return out
+    metrics = ("mean_peak_lumbar_flexion_deg", "flags_per_rep", "max_velocity_loss_pct", "top_load_kg")
+    for key in ("after", "next_day"):
+        pain = np.array([j[key] if j[key] is not None else np.nan for _, j in pairs], float)
+        for m in metrics:
+            vals = np.array([s[m] if s[m] is not None else np.nan for s, _ in pairs], float)
+            ok = np.isfinite(pain) & np.isfinite(vals)
+            if ok.sum() < 4 or np.ptp(vals[ok]) == 0 or np.ptp(pain[ok]) == 0:
+                continue
+            rho, p = stats.spearmanr(vals[ok], pain[ok])
+            painful = vals[ok][pain[ok] >= painful_at]
+            easy = vals[ok][pain[ok] < painful_at]
+            entry = {"spearman_rho": float(rho), "p_value": float(p), "n": int(ok.sum()),
+                     "mean_when_painful": float(painful.mean()) if painful.size else None,
+                     "mean_when_not": float(easy.mean()) if easy.size else None}
+            out["metrics"].setdefault(m, {})[key] = entry
+            if painful.size and easy.size and rho > 0.3 and p < 0.1:
+                out["patterns"].append(
+                    f"{m.replace('_', ' ')}: {painful.mean():.1f} before sessions with {key.replace('_', ' ')} pain "
+                    f">= {painful_at} vs {easy.mean():.1f} otherwise (Spearman rho {rho:.2f}, n {int(ok.sum())})")
+    return out
+
+
+def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | None] | None = None) -> dict:
+    """Everything `barback history --json` reports."""
+    summaries = [session_summary(r) for r in rows]
+    profiles = []
+    for (athlete, exercise) in sorted({(r.athlete, r.exercise) for r in rows}, key=str):
+        loads, vels = [], []
+        for r in rows:
+            if r.athlete == athlete and r.exercise == exercise:
+                for s in r.result["sets"]:
+                    if s.get("load_kg") is not None:
+                        loads.append(s["load_kg"])
+                        vels.append(s["best_mean_velocity_mps"])
+        lv = load_velocity_profile(loads, vels, exercise, (mvt_by_athlete or {}).get(athlete))
+        if lv is not None:
+            profiles.append({"athlete": athlete, **lv.to_dict()})
+    common = {}
+    for r in rows:
+        for s in r.result["sets"]:
+            if s.get("load_kg") is not None:
+                common[(r.exercise, s["load_kg"])] = common.get((r.exercise, s["load_kg"]), 0) + 1
+    at_load = []
+    for (ex, load), n in sorted(common.items(), key=lambda kv: -kv[1])[:3]:
+        if n >= 2:
+            at_load.append({"exercise": ex, "load_kg": load, "sessions": velocity_at_load(rows, ex, load)})
+    flags: dict[str, int] = {}
+    for s in summaries:
+        for k, v in s["flag_counts"].items():
+            flags[k] = flags.get(k, 0) + v
+    return {"sessions": summaries, "load_velocity": profiles, "velocity_at_load": at_load,
+            "flag_totals": flags, "pain": pain_relations(summaries, journal)}

@@ -1,0 +1,234 @@
+"""History: batch into SQLite (parallel, Dask), trends and e1RM, pain journal, calibration,
+per-athlete thresholds, and a database that survives kills, locks and corruption."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from analysis.batch import content_hash, find_sessions, run_batch
+from analysis.calibration import calibrate
+from analysis.session_io import load_session
+from analysis.simulate import scenario, simulate, simulate_calibration, write_session
+from analysis.store import Store, StoreError
+from analysis.trends import history, load_velocity_profile, pain_relations
+from barback.cli import main
+
+LOADS = [100, 130, 160, 100, 130, 160]
+
+
+def _v(load):
+    return 1.2 - 0.006 * load  # true profile: e1RM at 0.14 m/s = 176.7 kg
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive")
+    for week, load in enumerate(LOADS):
+        cfg = scenario("deadlift_52hz", seed=300 + week, sets=1, reps_per_set=3, mean_velocity_first_mps=(_v(load),) * 2,
+                       velocity_loss_final=(0.0, 0.01), fault_rate=0.0)
+        write_session(simulate(cfg), root / "ana" / f"week{week}",
+                      {"athlete": "Ana", "date": f"2026-{9 + week // 4:02d}-{1 + 7 * (week % 4):02d}", "loads_kg": {"1": load}})
+    return root
+
+
+def test_batch_stores_skips_and_reports_failures(archive, tmp_path):
+    bad = tmp_path / "tree"
+    import shutil
+
+    shutil.copytree(archive, bad)
+    (bad / "broken").mkdir()
+    (bad / "broken" / "session.json").write_text('{"exercise": "deadlift", "sensors": {"bar": "bar.csv"}}')
+    (bad / "broken" / "bar.csv").write_bytes(b"\x00\x01binary")
+    store = Store(tmp_path / "h.sqlite")
+    rep = run_batch(bad, store, workers=2)
+    assert len(rep.stored) == len(LOADS) and len(rep.failed) == 1 and "binary" in rep.failed[0][1]
+    rep2 = run_batch(bad, store, workers=2)
+    assert rep2.stored == [] and len(rep2.skipped) == len(LOADS)
+    rows = store.sessions("Ana")
+    assert [r.date for r in rows] == sorted(r.date for r in rows) and all(r.n_reps == 3 for r in rows)
+    assert store.integrity_ok()
+
+
+def test_content_hash_ignores_location_but_not_data(archive, tmp_path):
+    import shutil
+
+    a = archive / "ana" / "week0"
+    b = tmp_path / "moved"
+    shutil.copytree(a, b)
+    assert content_hash(a) == content_hash(b)
+    (b / "bar.csv").write_text((b / "bar.csv").read_text().replace("0.", "1.", 1))
+    assert content_hash(a) != content_hash(b)
+
+
+def test_history_trends_and_e1rm(archive, tmp_path):
+    store = Store(tmp_path / "h.sqlite")
+    run_batch(archive, store, workers=1)
+    out = tmp_path / "h.json"
+    assert main(["history", "--db", str(store.path), "--athlete", "Ana", "--json", str(out),
+                 "--report", str(tmp_path / "h.html")]) == 0
+    h = json.loads(out.read_text())
+    assert len(h["sessions"]) == len(LOADS)
+    lv = h["load_velocity"][0]
+    assert lv["exercise"] == "deadlift" and lv["mvt_mps"] == 0.14
+    assert lv["e1rm_kg"] == pytest.approx(176.7, abs=8.0)
+    assert lv["r2"] > 0.95
+    at = {x["load_kg"]: x for x in h["velocity_at_load"]}
+    assert len(at[100]["sessions"]) == 2 and at[100]["sessions"][0]["mean_velocity_mps"] == pytest.approx(_v(100), abs=0.04)
+    html = (tmp_path / "h.html").read_text()
+    assert "fig-lv" in html and "fig-flexion_trend" in html
+
+
+def test_athlete_mvt_changes_e1rm(archive, tmp_path):
+    store = Store(tmp_path / "h.sqlite")
+    run_batch(archive, store, workers=1)
+    assert main(["athlete", "Ana", "--db", str(store.path), "--mvt", "0.20"]) == 0
+    rows = store.sessions("Ana")
+    h = history(rows, [], {"Ana": 0.20})
+    assert h["load_velocity"][0]["e1rm_kg"] == pytest.approx((1.2 - 0.20) / 0.006, abs=8.0)
+
+
+def test_dask_cluster_gives_the_same_results(archive, tmp_path):
+    from dask.distributed import LocalCluster
+
+    local = Store(tmp_path / "a.sqlite")
+    run_batch(archive, local, workers=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dist = Store(tmp_path / "b.sqlite")
+        rep = run_batch(archive, dist, scheduler=cluster.scheduler_address)
+    assert len(rep.stored) == len(LOADS)
+    key = lambda s: s.date  # noqa: E731
+    for x, y in zip(sorted(local.sessions(), key=key), sorted(dist.sessions(), key=key)):
+        assert [r["mean_velocity_mps"] for r in x.result["reps"]] == [r["mean_velocity_mps"] for r in y.result["reps"]]
+
+
+def test_journal_and_bad_input(archive, tmp_path, capsys):
+    db = str(tmp_path / "h.sqlite")
+    store = Store(db)
+    run_batch(archive, store, workers=1)
+    sid = store.sessions("Ana")[0].id
+    assert main(["journal", "add", "--db", db, "--athlete", "Ana", "--session", str(sid), "--before", "1",
+                 "--after", "3", "--next-day", "2", "--note", "tight"]) == 0
+    assert main(["journal", "add", "--db", db, "--athlete", "Ana", "--before", "11", "--after", "3"]) == 2
+    assert "0 to 10" in capsys.readouterr().err
+    assert main(["journal", "add", "--db", db, "--athlete", "Nobody", "--before", "1", "--after", "1"]) == 2
+    assert "unknown athlete 'Nobody'" in capsys.readouterr().err
+    assert main(["journal", "add", "--db", db, "--athlete", "Ana", "--session", "999", "--before", "1", "--after", "1"]) == 2
+    assert "unknown session 999" in capsys.readouterr().err
+    assert len(Store(db).journal("Ana")) == 1
+
+
+def test_pain_patterns_are_named_with_caution():
+    summaries = [{"id": i, "mean_peak_lumbar_flexion_deg": 15 + 3 * i, "flags_per_rep": 0.1 * (i % 2),
+                  "max_velocity_loss_pct": 10.0 + i, "top_load_kg": 100.0} for i in range(8)]
+    journal = [{"session_id": i, "after": min(10, i), "next_day": i // 2} for i in range(8)]
+    out = pain_relations(summaries, journal)
+    assert out["sessions_with_pain_scores"] == 8
+    assert any("lumbar flexion" in p for p in out["patterns"])
+    assert "not a diagnosis" in out["caution"]
+    assert out["metrics"]["mean_peak_lumbar_flexion_deg"]["after"]["spearman_rho"] > 0.9
+    assert pain_relations(summaries[:2], journal[:2])["patterns"] == []
+
+
+def test_load_velocity_needs_enough_data():
+    assert load_velocity_profile([100, 100, 100], [0.5, 0.5, 0.5], "deadlift") is None
+    lv = load_velocity_profile([60, 100, 140], [0.8, 0.56, 0.32], "squat")
+    assert lv.mvt_mps == 0.23 and lv.e1rm_kg == pytest.approx((0.23 - 1.16) / -0.006)
+
+
+def test_calibration_and_percent_of_max_flag(tmp_path):
+    sim = simulate_calibration(52.0, seed=4)
+    d = write_session(sim, tmp_path / "cal")
+    cal = calibrate(load_session(d))
+    assert cal.max_flexion_deg == pytest.approx(sim.truth[0]["max_flexion_deg"], abs=2.5)
+    db = str(tmp_path / "h.sqlite")
+    assert main(["calibrate", "--athlete", "Ana", "--db", db, "--from", str(d)]) == 0
+    assert Store(db).athlete("Ana")["max_flexion_deg"] == pytest.approx(cal.max_flexion_deg)
+    # a deadlift session analysed for the calibrated athlete reports flexion as % of max
+    from analysis.pipeline import analyze
+
+    s = simulate(scenario("deadlift_100hz", seed=21, sets=1, fault_rate=0.0))
+    res = analyze(load_session(write_session(s, tmp_path / "dl")), max_flexion_deg=30.0)
+    for r in res.reps:
+        assert r.peak_lumbar_flexion_pct_max == pytest.approx(100 * r.peak_lumbar_flexion_deg / 30.0)
+        assert ("lumbar_flexion" in r.flag_names) == (r.peak_lumbar_flexion_pct_max >= 70.0)
+    flagged = [f for r in res.reps for f in r.flags if f.name == "lumbar_flexion"]
+    assert flagged and "own maximal flexion" in flagged[0].explanation
+
+
+def test_calibration_without_both_sensors_is_refused(tmp_path):
+    from analysis.errors import InputError
+    from analysis.imu import Role, Session
+
+    sim = simulate_calibration(50.0, seed=5)
+    s = load_session(write_session(sim, tmp_path / "cal"))
+    with pytest.raises(InputError, match="needs both lumbar sensors"):
+        calibrate(Session(s.exercise, {Role.LUMBAR_UPPER: s.streams[Role.LUMBAR_UPPER]}))
+
+
+def test_per_athlete_threshold_overrides_apply_in_batch(archive, tmp_path):
+    db = str(tmp_path / "h.sqlite")
+    assert main(["athlete", "Ana", "--db", db, "--threshold", "lumbar_flexion.peak_deg=5"]) == 0
+    run_batch(archive, Store(db), workers=1)
+    reps = [r for row in Store(db).sessions("Ana") for r in row.result["reps"]]
+    assert reps and all("lumbar_flexion" in r["flags"] for r in reps)
+
+
+def test_locked_and_corrupt_databases_give_clear_errors(tmp_path, capsys):
+    db = tmp_path / "h.sqlite"
+    Store(db).athlete_id("Ana", create=True)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked"):
+            Store(db, timeout_s=0.2).add_journal("Ana", 1, 2)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    assert main(["history", "--db", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "not a barback database" in err and err.count("\n") == 1
+
+
+def test_killed_batch_loses_nothing(archive, tmp_path):
+    db = tmp_path / "h.sqlite"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    p = subprocess.Popen([sys.executable, "-m", "barback.cli", "batch", str(archive), "--db", str(db), "--workers", "1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    n = 0
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            n = sqlite3.connect(db).execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        except sqlite3.Error:
+            n = 0
+        if n >= 2:
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    store = Store(db)
+    assert store.integrity_ok()
+    for row in store.sessions():  # every stored session is whole
+        got = store.db.execute("SELECT COUNT(*) FROM reps WHERE session_id = ?", (row.id,)).fetchone()[0]
+        assert got == row.n_reps
+    before = len(store.sessions())
+    rep = run_batch(archive, store, workers=1)
+    assert len(rep.skipped) == before and len(store.sessions()) == len(LOADS)
+
+
+@pytest.mark.ble
+def test_guided_calibration_over_emulated_sensors(tmp_path):
+    db = str(tmp_path / "h.sqlite")
+    assert main(["calibrate", "--athlete", "Bo", "--db", db, "--emulate", "--out", str(tmp_path / "routine")]) == 0
+    a = Store(db).athlete("Bo")
+    assert 45.0 < a["max_flexion_deg"] < 65.0  # the emulated routine bends to 55° of lumbar flexion
+    assert (tmp_path / "routine" / "stream.bbr").exists()
