@@ -133,7 +133,7 @@ def _bar_metrics(track: BarTrack, w: RepWindow) -> RepResult:
         set=w.set_no, rep=w.rep_no, concentric_start_s=w.concentric_start_s,
         concentric_end_s=w.concentric_end_s, peak_velocity_time_s=w.peak_velocity_s,
         eccentric_start_s=w.eccentric_start_s, eccentric_end_s=w.eccentric_end_s,
-        lockout_end_s=w.lockout_end_s, mean_velocity_mps=rom / dur if dur > 0 else float("nan"),
+        lockout_end_s=w.lockout_end_s, setup_start_s=w.setup_start_s, mean_velocity_mps=rom / dur if dur > 0 else float("nan"),
         peak_velocity_mps=float(v[i0:i1 + 1].max()), rom_m=rom,
         time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
         quality=quality)

@@ -27,6 +27,7 @@ class RepResult:
     eccentric_start_s: float | None
     eccentric_end_s: float | None
     lockout_end_s: float
+    setup_start_s: float | None
     mean_velocity_mps: float
     peak_velocity_mps: float
     rom_m: float

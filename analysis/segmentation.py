@@ -166,7 +166,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
                 i_bot = seq[k + 2][0]
                 dn = np.flatnonzero(v[j:i_bot + 1] < -eps_mps)
                 e1 = float(t[j + dn[-1] + 1]) if dn.size else None
-            setup = ecc[1] if ecc and n > 0 and reps[n - 1][4] < ecc[1] else None
+            # setup: from when the bar came to rest on the floor (end of the previous lowering)
+            setup = ecc[1] if ecc and ecc[1] < t_s else None
         out.append(RepWindow(set_no, rep_no, t_s, t_e, float(t[i_pk]), e0, e1, lock_end, setup,
                              int(np.searchsorted(t, t_s)), int(min(np.searchsorted(t, t_e), len(t) - 1))))
         prev_end = t_e

@@ -144,12 +144,21 @@ class Capture:
                 break
             if item is not ...:
                 rec: Record = item
-                self.writer.append(rec)
+                try:
+                    self.writer.append(rec)
+                except OSError as exc:  # disk full, card pulled: keep what is on disk, stop cleanly
+                    self.say(f"cannot write the recording ({exc.strerror or exc}); stopping. "
+                             "Everything written so far is kept.")
+                    stop.set()
+                    continue
                 block = self.ingest.push(rec)
                 if self.live is not None and block is not None:
                     self.live.on_block(rec.sensor, self.ingest)
             if time.monotonic() - last_sync >= self.flush_interval_s:  # also when the radio is quiet
-                self.writer.sync()
+                try:
+                    self.writer.sync()
+                except OSError:
+                    stop.set()
                 last_sync = time.monotonic()
 
     def _put(self, rtype: RecordType, sid: int, channel: int, payload: bytes) -> None:

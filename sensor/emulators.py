@@ -108,6 +108,16 @@ class Emulator:
         if self.connection is not None:
             await self.connection.disconnect()
 
+    def _on_write(self, connection, value: bytes) -> None:
+        """A command arrived: keep it (tests read `writes`) and answer it, unless silent."""
+        value = bytes(value)
+        self.writes.append(value)
+        if not self.faults.silent:
+            asyncio.ensure_future(self._answer(value))
+
+    async def _answer(self, cmd: bytes) -> None:
+        pass
+
     # -- streaming ------------------------------------------------------------------------
     def start_streaming(self) -> None:
         if self.faults.silent or (self._task and not self._task.done()):
@@ -248,13 +258,6 @@ class PolarEmulator(Emulator):
             self.running.clear()
             self.stop_streaming()
 
-    def _on_write(self, connection, value: bytes) -> None:
-        value = bytes(value)
-        self.writes.append(value)
-        if self.faults.silent:
-            return
-        asyncio.ensure_future(self._answer(value))
-
     async def _answer(self, cmd: bytes) -> None:
         op, mtype = cmd[0], cmd[1] if len(cmd) > 1 else 0
         if {"cp", "data"} - self.subscribed:
@@ -310,14 +313,9 @@ class MovesenseEmulator(Emulator):
         self.data.on("subscription", lambda c, n, i=False: None if n else self.stop_streaming())
         return [gatt.Service(ms.SERVICE_UUID, [cmd, self.data])]
 
-    def _on_write(self, connection, value: bytes) -> None:
-        value = bytes(value)
-        self.writes.append(value)
-        if self.faults.silent or len(value) < 2:
-            return
-        asyncio.ensure_future(self._answer(value))
-
     async def _answer(self, cmd: bytes) -> None:
+        if len(cmd) < 2:
+            return
         op, ref = cmd[0], cmd[1]
         if op == ms.HELLO:
             await self.device.notify_subscribers(self.data, bytes([ms.RESP_COMMAND, ref]) + b"Hello")
@@ -385,13 +383,6 @@ class DiyEmulator(Emulator):
         super()._on_disconnection()
         if not self.faults.ignores_stop:
             self.state = self.diy.P.raw["state"]["IDLE"]
-
-    def _on_write(self, connection, value: bytes) -> None:
-        value = bytes(value)
-        self.writes.append(value)
-        if self.faults.silent:
-            return
-        asyncio.ensure_future(self._answer(value))
 
     async def _answer(self, cmd: bytes) -> None:
         P, st = self.diy.P, self.diy.STATUS
