@@ -213,7 +213,7 @@ def _deadlift_poses(rng, plan: _RepPlan):
         trunk_t = np.deg2rad(rng.uniform(-20, -13))
         flex_t = np.deg2rad(rng.uniform(-16, -11))
     elif plan.fault == "hips_rise_early":
-        hips = np.deg2rad(rng.uniform(10, 18))
+        hips = np.deg2rad(rng.uniform(16, 26))
     elif plan.fault == "lumbar_flexion":
         rounding = np.deg2rad(rng.uniform(24, 34))
     elif plan.fault == "bar_drift":
@@ -624,6 +624,7 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
         "romanian_deadlift": dict(exercise="romanian_deadlift"),
         "squat": dict(exercise="squat"),
         "bench_press": dict(exercise="bench_press", lumbar_sensors=0, faults=("bar_drift",)),
+        "deadlift_form_faults": dict(fault_rate=0.6, reps_per_set=6),
     }
     if name not in table:
         raise KeyError(f"unknown scenario {name!r}; known: {', '.join(table)}")
@@ -632,7 +633,7 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
 
 SCENARIOS = ("deadlift_100hz", "deadlift_52hz", "deadlift_200hz", "deadlift_one_lumbar",
              "deadlift_touch_and_go", "deadlift_grinding", "deadlift_ble_arrival",
-             "romanian_deadlift", "squat", "bench_press")
+             "romanian_deadlift", "squat", "bench_press", "deadlift_form_faults")
 
 
 def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) -> Path:

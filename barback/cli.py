@@ -523,6 +523,42 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_emulate(args) -> int:
+    import asyncio
+
+    from bumble.transport import open_transport
+
+    kinds = {"witmotion": 100.0, "polar_pmd": 52.0, "movesense": 52.0, "barback_diy": 100.0}
+    rate = args.rate or kinds[args.device]
+    _, emus = _emulated_radio([(args.role, args.device, rate)], args.recording)
+    emu = emus[0]
+    if args.address:
+        emu.address = args.address.upper()
+
+    async def run():
+        try:
+            transport = await open_transport(args.transport)
+        except Exception as exc:
+            raise _BleProblem(f"cannot open Bluetooth transport {args.transport!r}: {exc}") from None
+        async with transport:
+            await emu.start_on_transport(transport)
+            print(f"emulating {args.device} {emu.name!r} at {emu.address} on {args.transport}, playing "
+                  f"{args.recording or DEMO_RECORDING} ({args.role}); Ctrl-C to stop", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            if args.duration:
+                loop.call_later(args.duration, stop.set)
+            await stop.wait()
+            print(f"sent {emu.sent} notifications")
+
+    _run_ble(run)
+    return 0
+
+
 FAULTS = ("wrong-rate", "skipped-counters", "bad-responses", "ignores-stop", "bad-timestamps")
 
 
@@ -666,6 +702,25 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--live", action="store_true", help="show the live view also at --speed max")
     _add_threshold_args(rp)
     rp.set_defaults(func=cmd_replay)
+
+    em = sub.add_parser("emulate", formatter_class=_Formatter, help="serve a recording as a virtual sensor",
+                        description="Play a recording (or session) as an emulated sensor through a Bluetooth "
+                                    "transport, so other apps can be tested without hardware. Transports are "
+                                    "bumble's: usb:0 (a dongle), serial:/dev/ttyACM0 (an HCI UART board), vhci "
+                                    "(Linux: a virtual controller BlueZ sees), tcp-client:HOST:PORT (a virtual "
+                                    "controller such as netsim or rootcanal), android-netsim.",
+                        epilog="example:\n  barback emulate recordings/demo_deadlift --device witmotion --transport vhci\n"
+                               "  barback emulate recordings/demo_deadlift --device polar_pmd --role lumbar_upper "
+                               "--transport usb:0")
+    em.add_argument("recording", nargs="?", help="recording or session to play (default: the bundled demo)")
+    em.add_argument("--device", required=True, choices=("witmotion", "polar_pmd", "movesense", "barback_diy"))
+    em.add_argument("--role", default="bar", choices=("bar", "lumbar_upper", "lumbar_lower"),
+                    help="which sensor of the recording to play")
+    em.add_argument("--transport", required=True, help="bumble HCI transport")
+    em.add_argument("--address", help="Bluetooth address to use")
+    em.add_argument("--rate", type=float, help="sample rate, Hz (default: the device's usual)")
+    em.add_argument("--duration", type=float, help="stop after this many seconds")
+    em.set_defaults(func=cmd_emulate)
 
     cf = sub.add_parser("conformance", formatter_class=_Formatter,
                         help="check a device against the barback DIY profile",

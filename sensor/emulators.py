@@ -84,8 +84,22 @@ class Emulator:
         raise NotImplementedError
 
     async def start(self, radio) -> None:
+        """Power on as a peripheral of an in-process VirtualRadio."""
         self.epoch = radio.epoch
-        self.device = radio.new_device(self.name, self.address)
+        await self._bring_up(radio.new_device(self.name, self.address))
+
+    async def start_on_transport(self, transport) -> None:
+        """Power on through a bumble HCI transport (a USB dongle, an HCI UART board, Linux VHCI,
+        a netsim/rootcanal virtual controller): other apps then see this sensor for real."""
+        from bumble.device import Device
+        from bumble.hci import Address
+        from bumble.host import Host
+
+        await self._bring_up(Device(name=self.name, address=Address(self.address),
+                                    host=Host(transport.source, transport.sink)))
+
+    async def _bring_up(self, device) -> None:
+        self.device = device
         self.device.add_services(self.services())
         self.device.on("connection", self._on_connection)
         await self.device.power_on()

@@ -184,3 +184,47 @@ def test_live_feedback_matches_offline_on_the_demo():
         assert l.result.peak_lumbar_flexion_deg == pytest.approx(o.peak_lumbar_flexion_deg, abs=1.0)
         assert l.result.flag_names == o.flag_names
         assert (l.set, l.rep) == (o.set, o.rep)
+
+
+# bumble's tcp-server transport leaves the accepted socket to the garbage collector
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_emulate_serves_a_recording_to_another_process_over_an_hci_transport(tmp_path):
+    """`barback emulate` in its own process, on a real bumble HCI transport (TCP) to a virtual
+    controller; this process captures from it as it would from hardware."""
+    import socket
+
+    from bumble.controller import Controller
+    from bumble.transport import open_transport
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+
+    async def run():
+        radio = VirtualRadio()
+        transport = await open_transport(f"tcp-server:127.0.0.1:{port}")
+        Controller("external", host_source=transport.source, host_sink=transport.sink, link=radio.link)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "barback.cli", "emulate", "--device", "movesense", "--role", "lumbar_lower",
+            "--transport", f"tcp-client:127.0.0.1:{port}", "--address", "C0:FF:EE:00:00:42", "--duration", "8",
+            stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=os.getcwd()))
+        banner = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert b"emulating movesense" in banner
+        cap = Capture([Target("lumbar_lower", "C0:FF:EE:00:00:42")], "deadlift", tmp_path / "rec",
+                      backend=BumbleClient, scanner_backend=BumbleScanner, backend_kwargs={"radio": radio},
+                      on_message=lambda m: None)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(3.0, stop.set)
+        await cap.run(stop)
+        await proc.wait()
+        await transport.close()
+        return cap
+
+    cap = asyncio.run(run())
+    assert cap.stats["lumbar_lower"].connects == 1
+    s = session_from_recording(tmp_path / "rec")
+    st = s.streams[Role.LUMBAR_LOWER]
+    assert len(st) > 100
+    # it plays the demo recording's sacral sensor: gravity on the sensor's axes as recorded
+    assert np.linalg.norm(st.acc_sf_mps2, axis=1).mean() == pytest.approx(9.81, abs=0.5)

@@ -42,8 +42,8 @@ def _uuid_str(u) -> str:
 class VirtualRadio:
     """An in-process BLE world: one central (this host) and any number of emulated peripherals."""
 
-    def __init__(self) -> None:
-        self.link = LocalLink()
+    def __init__(self, link: LocalLink | None = None) -> None:
+        self.link = link or LocalLink()
         self._central: Device | None = None
         self._lock = asyncio.Lock()
         self.peripherals: dict[str, Any] = {}
@@ -134,12 +134,10 @@ class BumbleClient(BaseBleakClient):
 
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         central = await self._radio.central()
-        if self.address.upper() not in self._radio.peripherals:
-            raise BleakDeviceNotFoundError(self.address, f"Device with address {self.address} was not found.")
         try:
             self._conn = await asyncio.wait_for(central.connect(Address(self.address.upper())), self._timeout)
         except asyncio.TimeoutError:
-            raise BleakError(f"timed out connecting to {self.address}") from None
+            raise BleakDeviceNotFoundError(self.address, f"no answer from {self.address}: not in range or off") from None
         self._conn.on("disconnection", self._on_disconnection)
         self._peer = Peer(self._conn)
         await asyncio.wait_for(self._peer.request_mtu(247), self._timeout)  # as BlueZ/CoreBluetooth do
