@@ -12,7 +12,7 @@ from analysis.config import PipelineSettings, Thresholds, load_thresholds
 from analysis.flags import describe, evaluate_rep_flags, velocity_loss_pct
 from analysis.imu import Role, Session
 from analysis.lumbar import SagittalFrame, inclination_deg, sagittal_frame
-from analysis.orientation import Attitude, estimate_attitude, still_periods
+from analysis.orientation import Attitude, estimate_attitude
 from analysis.results import FlagResult, RepResult, SensorSummary, SessionResult, SetResult
 from analysis.segmentation import RepWindow, find_reps
 from analysis.timebase import UniformStream, to_uniform
@@ -205,4 +205,4 @@ def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads:
     return sets
 
 
-__all__ = ["analyze", "Series", "still_periods"]
+__all__ = ["analyze", "Series"]

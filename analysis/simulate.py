@@ -149,8 +149,7 @@ class _Timeline:
         self._emit(n, vals)
 
     def bar_stroke(self, dur: float, dz: float, a: float, dip: float, body: dict | None = None,
-                   drift_m: float = 0.0, end_dx: float = 0.0, roll_rad: float = 0.0,
-                   lam_map=None) -> tuple[int, int]:
+                   drift_m: float = 0.0, end_dx: float = 0.0, roll_rad: float = 0.0) -> tuple[int, int]:
         """Move the bar vertically by dz over dur with velocity shape sin^a; body channels follow
         functions of the bar's progress lam in [0, 1]. Returns the fine-grid index range."""
         n = max(2, int(round(dur * FINE_HZ)))
@@ -487,7 +486,6 @@ def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> lis
     vz = np.gradient(ch["bar_z"], dt)
     trunk = np.rad2deg(sm["pelvis"] + sm["flex"])
     flex = np.rad2deg(sm["flex"])
-    pelvis = np.rad2deg(sm["pelvis"])
     reps = []
     for r in tl.reps:
         i0, i1 = r["i0"], r["i1"]
@@ -522,7 +520,6 @@ def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> lis
             r["velocity_loss_pct"] = float(vl)
     for r in reps:
         r["flags"] = sorted(evaluate_rep_flags(r, thresholds, cfg.exercise))
-    _ = pelvis
     return reps
 
 

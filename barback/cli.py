@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -227,7 +226,6 @@ def _emulated_radio(roles_rates: list[tuple[str, str, float]], source=None):
 
 
 def cmd_scan(args) -> int:
-    import asyncio
 
     from bleak import BleakScanner
 

@@ -8,7 +8,6 @@ packet timing, counter continuity, timestamps, STOP, and behaviour after a recon
 from __future__ import annotations
 
 import asyncio
-import struct
 import time
 from dataclasses import dataclass
 
@@ -208,4 +207,4 @@ async def check_emulated(faults=None, rate_hz: int = 200, stream_s: float = 2.0)
     return await check_device(emu.address, rate_hz=rate_hz, stream_s=stream_s, backend=BumbleClient, radio=radio)
 
 
-__all__ = ["Check", "check_device", "check_emulated", "struct"]
+__all__ = ["Check", "check_device", "check_emulated"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.imu import ImuStream, Role, Session
+from analysis.imu import Role, Session
 from analysis.timebase import clean_samples
 from sensor.decoders import make_decoder
 from sensor.recording import Record, RecordingMeta, RecordType

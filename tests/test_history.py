@@ -9,10 +9,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
-from analysis.batch import content_hash, find_sessions, run_batch
+from analysis.batch import content_hash, run_batch
 from analysis.calibration import calibrate
 from analysis.session_io import load_session
 from analysis.simulate import scenario, simulate, simulate_calibration, write_session

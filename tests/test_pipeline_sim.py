@@ -1,6 +1,5 @@
 """Regression runs on simulated sessions with ground truth."""
 
-import numpy as np
 import pytest
 
 from analysis.evaluation import score

@@ -1,7 +1,6 @@
 """Bad input: one clear error naming the file, or a recovery with a warning."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
