@@ -30,30 +30,58 @@ class SagittalFrame:
     warnings: tuple[str, ...]
 
 
-def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float) -> tuple[FloatArray, tuple[float, float], list[str]]:
-    """Long axis from the first quiet standing period (>= 1 s within the first 60 s)."""
-    warnings = []
+def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
+                       window_s: tuple[float, float] | None = None) -> tuple[FloatArray, tuple[float, float], list[str]]:
+    """The segment's long axis (world-up in the sensor frame) at quiet upright standing.
+
+    Normally the first still period of at least 1 s in the first minute. Upright standing is also
+    the posture a lifter holds longest between sets, so still periods are grouped by orientation
+    (within 12°) and that first period is used only if it belongs to the group held longest;
+    otherwise (a recording that starts mid-set, bent over the bar) the first period of the
+    longest-held group is used, with a warning. `window_s` imposes a time window instead (so the
+    two lumbar sensors share one standing moment)."""
+    warnings: list[str] = []
+    if window_s is not None:
+        sel = (t_s >= window_s[0]) & (t_s <= window_s[1])
+        if sel.sum() >= 3:
+            axis = att.up_sf[sel].mean(axis=0)
+            return axis / np.linalg.norm(axis), window_s, warnings
     periods = still_periods(att, fs_hz, min_s=1.0)
-    early = [(a, b) for a, b in periods if t_s[a] - t_s[0] < 60.0]
-    if early:
-        a, b = early[0]
-    elif periods:
-        a, b = max(periods, key=lambda p: p[1] - p[0])
-        warnings.append("no quiet standing in the first minute: the zero of flexion and inclination "
-                        f"is taken from the still period at {t_s[a]:.1f} s")
-    else:
+    if not periods:
         a, b = 0, min(len(t_s), int(fs_hz))
         warnings.append("no still period found: the zero of flexion and inclination is the first second")
-    axis = att.up_sf[a:b].mean(axis=0)
-    return axis / np.linalg.norm(axis), (float(t_s[a]), float(t_s[b - 1])), warnings
+        axis = att.up_sf[a:b].mean(axis=0)
+        return axis / np.linalg.norm(axis), (float(t_s[a]), float(t_s[b - 1])), warnings
+    ups = [att.up_sf[a:b].mean(axis=0) for a, b in periods]
+    ups = [u / np.linalg.norm(u) for u in ups]
+    groups: list[list[int]] = []
+    for k, u in enumerate(ups):
+        for g in groups:
+            if np.dot(u, ups[g[0]]) > np.cos(np.deg2rad(12.0)):
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    held = [sum(periods[k][1] - periods[k][0] for k in g) for g in groups]
+    best = groups[int(np.argmax(held))]
+    early = [k for k, (a, _) in enumerate(periods) if t_s[a] - t_s[0] < 60.0]
+    if early and early[0] in best:
+        k = early[0]
+    else:
+        k = best[0]
+        warnings.append("no quiet standing at the start: the zero of flexion and inclination is the posture "
+                        f"held longest when still, first at {t_s[periods[k][0]]:.1f} s")
+    a, b = periods[k]
+    return ups[k], (float(t_s[a]), float(t_s[b - 1])), warnings
 
 
 def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0,
-                   axis_sf: np.ndarray | None = None) -> SagittalFrame:
+                   axis_sf: np.ndarray | None = None,
+                   standing_window_s: tuple[float, float] | None = None) -> SagittalFrame:
     """The segment's sagittal frame. `axis_sf` gives the standing long axis when it is already
     known (live analysis of a window that does not contain the quiet standing at the start)."""
     if axis_sf is None:
-        axis, standing, warnings = standing_reference(att, t_s, fs_hz)
+        axis, standing, warnings = standing_reference(att, t_s, fs_hz, standing_window_s)
     else:
         axis, standing, warnings = axis_sf / np.linalg.norm(axis_sf), (float("nan"), float("nan")), []
     cr = np.cross(axis, att.up_sf)

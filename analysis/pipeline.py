@@ -63,10 +63,13 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
 
     # --- lumbar -------------------------------------------------------------------------------
     frames: dict[Role, tuple[np.ndarray, np.ndarray, SagittalFrame]] = {}
+    window = None  # both lumbar sensors take their zero from the same standing moment
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         if role in prepared:
             u, att = prepared[role]
-            fr = sagittal_frame(att, u.t_s, u.fs_hz, axis_sf=(standing_axes or {}).get(role))
+            fr = sagittal_frame(att, u.t_s, u.fs_hz, axis_sf=(standing_axes or {}).get(role), standing_window_s=window)
+            if window is None and np.isfinite(fr.standing_s[0]):
+                window = fr.standing_s
             frames[role] = (u.t_s, inclination_deg(att.up_sf, fr), fr)
             warnings.extend(f"{role.value}: {w}" for w in fr.warnings)
     top_role = Role.LUMBAR_UPPER if Role.LUMBAR_UPPER in frames else (Role.LUMBAR_LOWER if frames else None)
