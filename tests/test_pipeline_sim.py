@@ -73,3 +73,21 @@ def test_no_reps_is_not_an_error(tmp_path):
     res = analyze(load_session(d))
     assert res.reps == [] and res.sets == []
     assert any("no reps" in w for w in res.warnings)
+
+
+def test_recording_that_starts_mid_set(tmp_path):
+    """No quiet standing at the start: the zero comes from the posture held longest, with a warning."""
+    import pandas as pd
+
+    sim = simulate(scenario("deadlift_100hz", seed=3))
+    d = write_session(sim, tmp_path / "s")
+    cut = sim.truth[1]["concentric_start_s"] - 0.5
+    for role in sim.sensors:
+        df = pd.read_csv(d / f"{role}.csv")
+        df[df.time_s > cut].to_csv(d / f"{role}.csv", index=False)
+    truth = [t for t in sim.truth if t["concentric_start_s"] > cut]
+    res = analyze(load_session(d))
+    s = score(res, truth)
+    assert (s.fp, s.fn) == (0, 0)
+    assert s.rmse("peak_lumbar_flexion_deg") < 2.5
+    assert any("no quiet standing at the start" in w for w in res.warnings)
