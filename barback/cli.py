@@ -42,18 +42,24 @@ def _progress(label: str, quiet: bool = False):
         yield
 
 
-def _thresholds(args):
-    from analysis.config import load_thresholds
-
-    overrides = {}
-    for item in args.threshold or []:
+def _overrides(items) -> dict[str, float]:
+    """`--threshold section.key=value` options as a dict (a usage error ends the command)."""
+    out = {}
+    for item in items or []:
         key, sep, val = item.partition("=")
         if not sep:
             raise SystemExit(_usage_error(f"--threshold expects section.key=value, got {item!r}"))
         try:
-            overrides[key.strip()] = float(val)
+            out[key.strip()] = float(val)
         except ValueError:
             raise SystemExit(_usage_error(f"--threshold {key}: {val!r} is not a number")) from None
+    return out
+
+
+def _thresholds(args):
+    from analysis.config import load_thresholds
+
+    overrides = _overrides(args.threshold)
     try:
         return load_thresholds(args.thresholds, overrides)
     except KeyError as exc:
@@ -444,13 +450,7 @@ def cmd_journal(args) -> int:
 
 def cmd_athlete(args) -> int:
     store = _store(args)
-    overrides = {}
-    for item in args.threshold or []:
-        key, sep, val = item.partition("=")
-        try:
-            overrides[key.strip()] = float(val)
-        except ValueError:
-            return _usage_error(f"--threshold expects section.key=value, got {item!r}")
+    overrides = _overrides(args.threshold)
     if overrides:
         from analysis.config import load_thresholds
 

@@ -7,7 +7,8 @@ from analysis.imu import ImuStream
 from analysis.timebase import clean_samples, nominal_period, to_uniform
 
 
-def _stream(t, rng=np.random.default_rng(0)):
+def _stream(t, seed=0):
+    rng = np.random.default_rng(seed)
     n = len(t)
     return rng.normal(size=(n, 3)) + [0, 0, 9.8], rng.normal(size=(n, 3)) * 0.01
 
