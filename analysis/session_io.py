@@ -57,8 +57,11 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     path = Path(path)
     _sniff(path)
     warnings: list[str] = []
+    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+        first = fh.readline()
+    sep = ";" if first.count(";") > first.count(",") else ","  # some exports use semicolons
     try:
-        header = pd.read_csv(path, nrows=0).columns.str.strip().tolist()
+        header = [c.strip().lstrip("\ufeff") for c in pd.read_csv(path, nrows=0, sep=sep, encoding="utf-8-sig").columns]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
     tcol = next((c for c in _TIME_UNITS if c in header), None)
@@ -68,13 +71,14 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     gyro_cols, gyro_unit = _pick_unit(header, "gyro", _GYRO_UNITS, path)
     cols = [tcol, *acc_cols, *gyro_cols]
     try:
-        df = pd.read_csv(path, usecols=lambda c: c.strip() in cols, dtype=np.float64, engine="c")
+        df = pd.read_csv(path, usecols=lambda c: c.strip().lstrip("\ufeff") in cols, dtype=np.float64, engine="c",
+                         sep=sep, encoding="utf-8-sig")
     except (ValueError, pd.errors.ParserError):
         # junk rows: read as text, coerce, and drop what is not a number
-        df = pd.read_csv(path, usecols=lambda c: c.strip() in cols, dtype=str, engine="python",
-                         on_bad_lines="skip")
+        df = pd.read_csv(path, usecols=lambda c: c.strip().lstrip("\ufeff") in cols, dtype=str, engine="python",
+                         on_bad_lines="skip", sep=sep, encoding="utf-8-sig")
         df = df.apply(pd.to_numeric, errors="coerce")
-    df.columns = df.columns.str.strip()
+    df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
     df = df[cols]
     arr = df.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(arr).all(axis=1)

@@ -89,3 +89,13 @@ def test_session_json_problems(tmp_path):
     (d / "session.json").write_text(json.dumps({"exercise": "deadlift", "sensors": {"bar": "bar.csv"}}))
     with pytest.raises(InputError, match="bar.csv: file not found"):
         load_session(d)
+
+
+def test_bom_semicolons_crlf_extra_columns_and_milliseconds(tmp_path):
+    rows = [f"{i * 10};0.01;0.02;1.0;0.1;0.2;0.3;45.0" for i in range(200)]
+    text = "\ufefftime_ms;acc_x_g;acc_y_g;acc_z_g;gyro_x_dps;gyro_y_dps;gyro_z_dps;mag_x_uT\r\n" + "\r\n".join(rows) + "\r\n"
+    p = tmp_path / "a.csv"
+    p.write_bytes(text.encode("utf-8"))
+    s, w = read_imu_csv(p)
+    assert len(s) == 200 and s.t_s[1] == pytest.approx(0.01)
+    assert s.acc_sf_mps2[0, 2] == pytest.approx(9.80665) and w == []
