@@ -69,7 +69,7 @@ def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _zigzag(x, swing):  # pragma: no cover - compiled
     """Alternating extrema of x whose swings are at least `swing` (hysteresis). Returns indices
     and kinds (+1 high, -1 low); the last, still-open extremum is included."""

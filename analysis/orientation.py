@@ -100,7 +100,7 @@ def _interp_per_period(values: list[np.ndarray], centers: list[float], n: int, d
     return np.column_stack([np.interp(x, centers, v[:, k]) for k in range(v.shape[1])])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mahony(gyro, acc, dt, gain, q0):  # pragma: no cover - compiled
     n = gyro.shape[0]
     out = np.empty((n, 4))

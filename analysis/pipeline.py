@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +45,12 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     th = thresholds or load_thresholds()
     t_start = time.perf_counter()
     warnings = list(session.warnings)
-    prepared: dict[Role, tuple[UniformStream, Attitude]] = {}
-    for role in session.streams:
-        prepared[role] = _prepare(session, role, settings)
+    # sensors are independent until the metrics: prepare them side by side (numpy and the
+    # compiled kernels release the GIL)
+    roles = list(session.streams)
+    with ThreadPoolExecutor(max_workers=min(len(roles), os.cpu_count() or 1)) as pool:
+        prepared: dict[Role, tuple[UniformStream, Attitude]] = dict(
+            zip(roles, pool.map(lambda r: _prepare(session, r, settings), roles)))
     sensors = []
     for role, (u, att) in prepared.items():
         sensors.append(SensorSummary(role.value, len(session.streams[role]), round(u.fs_hz, 3),
