@@ -228,3 +228,39 @@ def test_emulate_serves_a_recording_to_another_process_over_an_hci_transport(tmp
     assert len(st) > 100
     # it plays the demo recording's sacral sensor: gravity on the sensor's axes as recorded
     assert np.linalg.norm(st.acc_sf_mps2, axis=1).mean() == pytest.approx(9.81, abs=0.5)
+
+
+def test_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatch):
+    import errno
+
+    from sensor import recording
+
+    real_append = recording.RecordingWriter.append
+    calls = {"n": 0}
+
+    def append(self, rec):
+        calls["n"] += 1
+        if calls["n"] > 150:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_append(self, rec)
+
+    monkeypatch.setattr(recording.RecordingWriter, "append", append)
+    msgs = []
+
+    async def run():
+        radio = VirtualRadio()
+        emu = WitMotionEmulator("C1:00:00:00:00:01", "WT901BLE67", _samples(), 100.0)
+        await radio.add(emu)
+        cap = Capture([Target("bar", emu.address)], "deadlift", tmp_path / "rec", backend=BumbleClient,
+                      scanner_backend=BumbleScanner, backend_kwargs={"radio": radio}, on_message=msgs.append)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(20.0, stop.set)  # the full disk must stop it long before
+        t0 = time.monotonic()
+        await cap.run(stop)
+        return time.monotonic() - t0
+
+    took = asyncio.run(run())
+    assert took < 15 and any("No space left" in m and "kept" in m for m in msgs)
+    monkeypatch.undo()
+    s = session_from_recording(tmp_path / "rec")
+    assert len(s.streams[Role.BAR]) > 50
