@@ -6,6 +6,7 @@ replay calls for every record it reads back, so replay equals live, bit for bit.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ class _SensorBuffer:
     gyro: list[np.ndarray] = field(default_factory=list)
     host_timed: bool = True
     sync: list[tuple[float, float]] = field(default_factory=list)  # (sensor time of last sample, arrival)
+    arrival_s: list[float] = field(default_factory=list)  # host arrival time of each block
 
 
 class Ingest:
@@ -45,6 +47,7 @@ class Ingest:
                 buf.acc.append(block.acc_sf_mps2)
                 buf.gyro.append(block.gyro_sf_rps)
                 buf.host_timed = block.host_timed
+                buf.arrival_s.append(rec.host_time_ns * 1e-9)
                 if not block.host_timed:
                     buf.sync.append((float(block.t_s[-1]), rec.host_time_ns * 1e-9))
             return block
@@ -60,10 +63,7 @@ class Ingest:
         warnings = list(extra_warnings or [])
         for sid, buf in self.sensors.items():
             if since_s is not None:
-                k = len(buf.t)
-                while k > 0 and (buf.host_timed and buf.t[k - 1][-1] >= since_s or not buf.host_timed and
-                                 buf.sync and k - 1 < len(buf.sync) and buf.sync[k - 1][1] >= since_s):
-                    k -= 1
+                k = bisect.bisect_left(buf.arrival_s, since_s)
                 parts = (buf.t[k:], buf.acc[k:], buf.gyro[k:])
             else:
                 parts = (buf.t, buf.acc, buf.gyro)
