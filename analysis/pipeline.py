@@ -48,9 +48,12 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     # sensors are independent until the metrics: prepare them side by side (numpy and the
     # compiled kernels release the GIL)
     roles = list(session.streams)
-    with ThreadPoolExecutor(max_workers=min(len(roles), os.cpu_count() or 1)) as pool:
-        prepared: dict[Role, tuple[UniformStream, Attitude]] = dict(
-            zip(roles, pool.map(lambda r: _prepare(session, r, settings), roles)))
+    if sum(len(s) for s in session.streams.values()) > 200_000 and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(roles), os.cpu_count() or 1)) as pool:
+            prepared: dict[Role, tuple[UniformStream, Attitude]] = dict(
+                zip(roles, pool.map(lambda r: _prepare(session, r, settings), roles)))
+    else:  # short windows (live analysis): threads would cost more than they save
+        prepared = {r: _prepare(session, r, settings) for r in roles}
     sensors = []
     for role, (u, att) in prepared.items():
         sensors.append(SensorSummary(role.value, len(session.streams[role]), round(u.fs_hz, 3),
