@@ -124,6 +124,7 @@ class Capture:
                  for info in infos]
         try:
             await stop.wait()
+            await asyncio.wait(links, timeout=3.0)  # let each link stop its sensor and disconnect
         finally:
             for task in links:
                 task.cancel()
@@ -202,6 +203,11 @@ class Capture:
                 await asyncio.wait([asyncio.create_task(lost.wait()), asyncio.create_task(stop.wait())],
                                    return_when=asyncio.FIRST_COMPLETED)
                 if stop.is_set():
+                    if client.is_connected:
+                        try:
+                            await asyncio.wait_for(driver.teardown(write), 2.0)
+                        except Exception:  # stopping anyway
+                            pass
                     break
                 st.disconnects += 1
                 self._put(RecordType.EVENT, info.id, 0, _event("disconnected"))

@@ -51,6 +51,9 @@ class Driver:
     async def setup(self, client, subscribe, write: Write, timeout: float = 5.0) -> None:
         raise NotImplementedError
 
+    async def teardown(self, write: Write) -> None:
+        """Stop the sensor's stream before disconnecting (the capture is ending)."""
+
 
 class WitMotionDriver(Driver):
     kind = wm.KIND
@@ -84,6 +87,10 @@ class PolarDriver(Driver):
             if status not in (0, 6):  # 6 = already running
                 raise SetupError(f"start of measurement {mtype} refused with status {status}")
 
+    async def teardown(self, write: Write) -> None:
+        for mtype in (pmd.ACC, pmd.GYRO):
+            await write(pmd.CONTROL_UUID, bytes([0x03, mtype]), True)
+
 
 class MovesenseDriver(Driver):
     kind = ms.KIND
@@ -107,6 +114,9 @@ class MovesenseDriver(Driver):
         status = int.from_bytes(r[2:4], "big")
         if status != 200:
             raise SetupError(f"subscribe to /Meas/IMU6/{rate} refused with status {status}")
+
+    async def teardown(self, write: Write) -> None:
+        await write(ms.COMMAND_UUID, ms.unsubscribe_command(), True)
 
 
 class DiyDriver(Driver):
@@ -142,6 +152,9 @@ class DiyDriver(Driver):
         status, _ = await self.command(write, "START", timeout=timeout)
         if status != self.diy.STATUS["OK"]:
             raise SetupError(f"START refused with status {status}")
+
+    async def teardown(self, write: Write) -> None:
+        await write(self.diy.CONTROL_UUID, self.diy.command("STOP"), True)
 
 
 DRIVERS = {d.kind: d for d in (WitMotionDriver, PolarDriver, MovesenseDriver, DiyDriver)}

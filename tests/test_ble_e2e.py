@@ -61,7 +61,9 @@ def test_three_sensors_at_once(tmp_path):
     assert [s.kind for s in meta.sensors] == ["witmotion", "polar_pmd", "movesense"]
     assert emus[0].writes[:3] == [bytes.fromhex("FFAA6988B5"), bytes.fromhex("FFAA030900"), bytes.fromhex("FFAA000000")]
     assert emus[0].saved_rate_hz == 100.0
-    assert emus[1].writes[0][:2] == b"\x02\x02" and emus[2].writes[-1] == bytes([1, 99]) + b"/Meas/IMU6/104"
+    assert emus[1].writes[0][:2] == b"\x02\x02" and bytes([1, 99]) + b"/Meas/IMU6/104" in emus[2].writes
+    assert emus[1].writes[-2:] == [b"\x03\x02", b"\x03\x05"]  # Polar ACC and GYRO stopped at the end
+    assert emus[2].writes[-1] == bytes([2, 99])  # Movesense unsubscribed
     s = session_from_recording(tmp_path / "rec")
     assert set(s.streams) == {Role.BAR, Role.LUMBAR_UPPER, Role.LUMBAR_LOWER}
     for role, st in s.streams.items():

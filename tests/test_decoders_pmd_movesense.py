@@ -101,3 +101,16 @@ def test_movesense_imu6_round_trip_and_commands():
     assert dec.feed(2, pkt[:-5]) is None and dec.stats.malformed == 1
     dec.feed(3, bytes([1, 99, 0x01, 0xFB]))
     assert dec.command_results == [(99, 507)]
+
+
+def test_lost_pmd_frame_leaves_a_gap_instead_of_stretching_samples():
+    dec = pmd.Decoder(rate_hz=100)
+    z = np.zeros((10, 3), int)
+    period = 10_000_000  # ns
+    for k in (1, 2, 4):  # frame 3 is lost on the radio
+        ts = k * 10 * period
+        dec.feed(0, pmd.data_frame(pmd.ACC, ts, 0x80, pmd.encode_delta_frame(z)))
+    acc_t = np.concatenate(dec.streams[pmd.ACC].t)
+    d = np.diff(acc_t)
+    assert np.allclose(d[d < 0.05], 0.01)  # samples stay 10 ms apart
+    assert d.max() == pytest.approx(0.11)  # and the lost frame is a gap

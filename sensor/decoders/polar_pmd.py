@@ -220,9 +220,10 @@ class Decoder:
         if st.last_ts is not None and ts <= st.last_ts:
             self.stats.duplicates += 1
             return None
-        if st.last_ts is not None and ts - st.last_ts < 5 * n * 1e9 / st.rate_hz:
+        expected = n * 1e9 / st.rate_hz
+        if st.last_ts is not None and 0.5 * expected <= ts - st.last_ts <= 1.5 * expected:
             step = (ts - st.last_ts) / n  # back-fill between the previous frame and this one
-        else:
+        else:  # first frame, or frames lost in between: nominal spacing, and the gap stays a gap
             step = 1e9 / st.rate_hz
         t = (ts - step * np.arange(n - 1, -1, -1)) * 1e-9
         st.last_ts = ts
