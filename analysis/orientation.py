@@ -70,9 +70,11 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
     # a rest holds |f| constant; a slow, smooth push (a grinding rep) makes it trend
     runs = []
     for a, b in _runs(cand):
-        if b - a > w:
-            m = a_mean[a + w // 2:b - w // 2]
-            if m.size and m.max() - m.min() > max(0.04, 8.0 * noise / np.sqrt(w)):
+        if b - a >= 3 * w:
+            # compare the mean |f| of the run's thirds: a trend well above what noise allows
+            thirds = [float(np.mean(amag[a + k * (b - a) // 3:a + (k + 1) * (b - a) // 3])) for k in range(3)]
+            sigma = max(float(np.median(a_std[a:b])), noise) * np.sqrt(2.0 / ((b - a) // 3))
+            if max(thirds) - min(thirds) > max(0.04, 6.0 * sigma):
                 cand[a:b] = False
                 continue
         runs.append((a, b))

@@ -138,7 +138,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             # eccentric: from when the bar starts down after the top until it stops at the bottom
             down = np.flatnonzero(v[i_top:i_lo + 1] < -eps_mps)
             if down.size:
-                ecc = (float(t[i_top + down[0]]), float(t[i_top + down[-1] + 1]), depth)
+                ecc = (float(t[i_top + down[0]]), float(t[min(i_top + down[-1] + 1, len(t) - 1)]), depth)
         if exercise in ECCENTRIC_FIRST:
             if ecc is None or ecc[2] < 0.5 * rom or t_s - ecc[1] > settings.eccentric_first_window_s:
                 continue
@@ -165,7 +165,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             if down.size and k + 2 < len(seq):
                 i_bot = seq[k + 2][0]
                 dn = np.flatnonzero(v[j:i_bot + 1] < -eps_mps)
-                e1 = float(t[j + dn[-1] + 1]) if dn.size else None
+                e1 = float(t[min(j + dn[-1] + 1, len(t) - 1)]) if dn.size else None
             # setup: from when the bar came to rest on the floor (end of the previous lowering)
             setup = ecc[1] if ecc and ecc[1] < t_s else None
         out.append(RepWindow(set_no, rep_no, t_s, t_e, float(t[i_pk]), e0, e1, lock_end, setup,
