@@ -191,7 +191,8 @@ def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed
 def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
               min_segment_s: float = 0.0) -> BarTrack:
     """Vertical kinematics of the bar sensor on its uniform grid."""
-    acc_up = np.einsum("ij,ij->i", s.acc_sf_mps2, att.up_sf) - att.gravity_mps2
+    acc_sf = s.acc_sf_mps2 - att.acc_bias_sf_mps2
+    acc_up = np.einsum("ij,ij->i", acc_sf, att.up_sf) - att.gravity_mps2
     still = confirm_rests(acc_up, att.still, s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
     still_idx = np.flatnonzero(still)
@@ -205,7 +206,7 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
             break
         vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn), s.valid)
         pos = _cumtrapz(vel, 1.0 / s.fs_hz)
-    acc_wf = rotate_to_world(att.quat_ws, s.acc_sf_mps2)
+    acc_wf = rotate_to_world(att.quat_ws, acc_sf)
     return BarTrack(t_s=s.t_s, fs_hz=s.fs_hz, acc_z_wf_mps2=acc_up, vel_z_wf_mps=vel, pos_z_wf_m=pos,
                     acc_h_wf_mps2=acc_wf[:, :2], still=still, valid=s.valid, anchors_idx=turn)
 

@@ -14,7 +14,7 @@ Quaternions are scalar-first (w, x, y, z) and rotate sensor-frame vectors into t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
@@ -36,6 +36,7 @@ class Attitude:
     gyro_bias_sf_rps: FloatArray  # (N, 3) bias that was removed
     gravity_mps2: FloatArray  # (N,) local |specific force| at rest (absorbs accelerometer scale)
     n_still_periods: int
+    acc_bias_sf_mps2: FloatArray = field(default_factory=lambda: np.zeros(3))  # removed before all else
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -172,13 +173,48 @@ def rotate_to_world(q: np.ndarray, v_sf: np.ndarray) -> np.ndarray:
     return v_sf + w * t + np.cross(u, t)
 
 
+def fit_acc_bias(means_sf: np.ndarray, min_spread_deg: float = 30.0, max_bias_g: float = 0.15,
+                 ridge: float = 0.1) -> np.ndarray | None:
+    """Accelerometer bias from rests in different orientations: at rest |f - b| is the same for
+    every orientation, so the rests' mean specific forces lie on a sphere around the bias. Solved
+    by Gauss-Newton for the centre and radius, with a ridge on the bias for the directions the
+    orientations do not span (a lifter mostly pitches about one axis). None when the rests are
+    too few or too alike, or the result is implausible."""
+    m = np.asarray(means_sf, float)
+    if len(m) < 4:
+        return None
+    u = m / np.linalg.norm(m, axis=1, keepdims=True)
+    spread = np.degrees(np.arccos(np.clip(u @ u.T, -1, 1))).max()
+    if spread < min_spread_deg:
+        return None
+    b = np.zeros(3)
+    r = float(np.median(np.linalg.norm(m, axis=1)))
+    for _ in range(10):
+        d = m - b
+        nd = np.linalg.norm(d, axis=1)
+        res = nd - r
+        J = np.column_stack([-d / nd[:, None], -np.ones(len(m))])
+        A = J.T @ J + np.diag([ridge, ridge, ridge, 0.0])
+        step = np.linalg.solve(A, -(J.T @ res) - np.concatenate([ridge * b, [0.0]]))
+        b, r = b + step[:3], r + step[3]
+        if np.linalg.norm(step) < 1e-6:
+            break
+    if np.linalg.norm(b) > max_bias_g * G0_MPS2:
+        return None
+    return b
+
+
 def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSettings()) -> Attitude:
-    """Still periods, gyro bias, local gravity and tilt for one uniformly sampled stream."""
+    """Still periods, accelerometer and gyro bias, local gravity and tilt for one stream."""
     n = len(s)
     still = detect_still(s.acc_sf_mps2, s.gyro_sf_rps, s.fs_hz, settings) & s.valid
     min_len = int(0.4 * s.fs_hz)
     periods = [(a, b) for a, b in _runs(still) if b - a >= min_len]
-    amag = np.linalg.norm(s.acc_sf_mps2, axis=1)
+    acc_bias = fit_acc_bias(np.array([s.acc_sf_mps2[a:b].mean(axis=0) for a, b in periods]).reshape(-1, 3))
+    if acc_bias is None:
+        acc_bias = np.zeros(3)
+    acc = s.acc_sf_mps2 - acc_bias
+    amag = np.linalg.norm(acc, axis=1)
     centers = [0.5 * (a + b - 1) for a, b in periods]
     bias = _interp_per_period([np.median(s.gyro_sf_rps[a:b], axis=0) for a, b in periods], centers, n,
                               np.zeros(3))
@@ -189,14 +225,14 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     # trust the accelerometer less when the specific force is far from 1 g (impacts, jumps)
     gain = gain * (np.abs(amag - grav) < 0.5 * G0_MPS2)
     first = periods[0] if periods else (0, min(n, int(s.fs_hz)))
-    q0 = quat_from_up(np.mean(s.acc_sf_mps2[first[0]:first[1]], axis=0))
-    q_f = _mahony(gyro, s.acc_sf_mps2, dt, gain, q0)
+    q0 = quat_from_up(np.mean(acc[first[0]:first[1]], axis=0))
+    q_f = _mahony(gyro, acc, dt, gain, q0)
     # backward pass: time reversed, so rotation rates change sign
-    q_b = _mahony(-gyro[::-1].copy(), s.acc_sf_mps2[::-1].copy(), dt, gain[::-1].copy(), q_f[-1].copy())[::-1]
+    q_b = _mahony(-gyro[::-1].copy(), acc[::-1].copy(), dt, gain[::-1].copy(), q_f[-1].copy())[::-1]
     up = up_from_quat(q_f) + up_from_quat(q_b)
     up /= np.linalg.norm(up, axis=1, keepdims=True)
     return Attitude(up_sf=up, quat_ws=q_f, still=still, gyro_bias_sf_rps=bias, gravity_mps2=grav,
-                    n_still_periods=len(periods))
+                    n_still_periods=len(periods), acc_bias_sf_mps2=acc_bias)
 
 
 def still_periods(att: Attitude, fs_hz: float, min_s: float = 0.4) -> list[tuple[int, int]]:

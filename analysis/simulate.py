@@ -622,6 +622,10 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
         "squat": dict(exercise="squat"),
         "bench_press": dict(exercise="bench_press", lumbar_sensors=0, faults=("bar_drift",)),
         "deadlift_form_faults": dict(fault_rate=0.6, reps_per_set=6),
+        # a poor sensor: 3x the noise, 2.5x the accelerometer bias, 3x the gyro bias, 2x scale errors
+        "deadlift_noisy_imu": dict(noise=NoiseModel(acc_noise_ug_rthz=600, gyro_noise_mdps_rthz=30, acc_bias_g=0.05,
+                                                    gyro_bias_dps=3.0, acc_scale_err=0.02, gyro_scale_err=0.02,
+                                                    cross_axis=0.01, jitter_s=0.001)),
     }
     if name not in table:
         raise KeyError(f"unknown scenario {name!r}; known: {', '.join(table)}")
@@ -630,7 +634,7 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
 
 SCENARIOS = ("deadlift_100hz", "deadlift_52hz", "deadlift_200hz", "deadlift_one_lumbar",
              "deadlift_touch_and_go", "deadlift_grinding", "deadlift_ble_arrival",
-             "romanian_deadlift", "squat", "bench_press", "deadlift_form_faults")
+             "romanian_deadlift", "squat", "bench_press", "deadlift_form_faults", "deadlift_noisy_imu")
 
 
 def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) -> Path:

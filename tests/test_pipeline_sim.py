@@ -91,3 +91,11 @@ def test_recording_that_starts_mid_set(tmp_path):
     assert (s.fp, s.fn) == (0, 0)
     assert s.rmse("peak_lumbar_flexion_deg") < 2.5
     assert any("no quiet standing at the start" in w for w in res.warnings)
+
+
+def test_a_noisy_poorly_calibrated_imu(tmp_path):
+    sim, res = _run(scenario("deadlift_noisy_imu", seed=11, sets=2), tmp_path)
+    s = score(res, sim.truth)
+    assert (s.fp, s.fn) == (0, 0)
+    assert s.rmse("mean_velocity_mps") < 0.03
+    assert s.rmse("peak_lumbar_flexion_deg") < 3.0
