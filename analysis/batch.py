@@ -95,7 +95,7 @@ def analyse_one(path: str, overrides: dict[str, float] | None = None, max_flexio
     try:
         th = load_thresholds(overrides=overrides or {})
         session = open_session(path)
-        loads = {int(k): float(v) for k, v in (session.meta.get("loads_kg") or {}).items()}
+        loads = session.loads_kg
         result = analyze(session, thresholds=th, loads_kg=loads, max_flexion_deg=max_flexion_deg)
         return {"path": path, "result": result.to_dict()}
     except InputError as exc:

@@ -52,3 +52,8 @@ class Session:
     source: str = ""
     meta: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+    @property
+    def loads_kg(self) -> dict[int, float]:
+        """Load per set number, from the metadata's optional `loads_kg`."""
+        return {int(k): float(v) for k, v in (self.meta.get("loads_kg") or {}).items()}

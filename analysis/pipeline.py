@@ -104,8 +104,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         track = track_bar(u, att)
         windows = find_reps(track, session.exercise, settings)
         for w in windows:
-            rep = _bar_metrics(track, w)
-            paths[(w.set_no, w.rep_no)] = _path(track, w)
+            rep, paths[(w.set_no, w.rep_no)] = _bar_metrics(track, w)
             if t_lum is not None:
                 _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
                 if max_flexion_deg and rep.peak_lumbar_flexion_deg is not None:
@@ -126,21 +125,18 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series)
 
 
-def _interp_at(t_query: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.interp(t_query, t, y)
-
-
-def _bar_metrics(track: BarTrack, w: RepWindow) -> RepResult:
+def _bar_metrics(track: BarTrack, w: RepWindow) -> tuple[RepResult, np.ndarray]:
+    """The rep's bar metrics, and its path in the sagittal plane for the report."""
     t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
     z0, z1 = np.interp([w.concentric_start_s, w.concentric_end_s], t, z)
     dur = w.concentric_end_s - w.concentric_start_s
     rom = float(z1 - z0)
     i0, i1 = w.i_start, w.i_end
-    drift, _ = horizontal_drift(track, max(i0 - 1, 0), i1)
+    drift, horizontal = horizontal_drift(track, max(i0 - 1, 0), i1)
     quality = []
     if not track.valid[max(i0 - 1, 0):i1 + 1].all():
         quality.append("data gap during the concentric phase: velocity and range of motion are uncertain")
-    return RepResult(
+    rep = RepResult(
         set=w.set_no, rep=w.rep_no, concentric_start_s=w.concentric_start_s,
         concentric_end_s=w.concentric_end_s, peak_velocity_time_s=w.peak_velocity_s,
         eccentric_start_s=w.eccentric_start_s, eccentric_end_s=w.eccentric_end_s,
@@ -148,11 +144,10 @@ def _bar_metrics(track: BarTrack, w: RepWindow) -> RepResult:
         peak_velocity_mps=float(v[i0:i1 + 1].max()), rom_m=rom,
         time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
         quality=quality)
+    return rep, _sagittal_path(track, max(i0 - 1, 0), i1, horizontal)
 
 
-def _path(track: BarTrack, w: RepWindow) -> np.ndarray:
-    i0, i1 = max(w.i_start - 1, 0), w.i_end
-    _, p = horizontal_drift(track, i0, i1)
+def _sagittal_path(track: BarTrack, i0: int, i1: int, p: np.ndarray) -> np.ndarray:
     z = track.pos_z_wf_m[i0:i1 + 1] - track.pos_z_wf_m[i0]
     # horizontal along the path's main direction, so the sagittal picture is 2-D
     d = p - np.linspace(0, 1, len(p))[:, None] * p[-1]
@@ -172,7 +167,7 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
     if len(t) < 2 or t[0] < t_lum[0] or t[-1] > t_lum[-1]:
         rep.quality.append("lumbar data does not cover this rep")
         return
-    inc = _interp_at(t, t_lum, incl)
+    inc = np.interp(t, t_lum, incl)
     rep.peak_trunk_inclination_deg = float(inc.max())
     z = track.pos_z_wf_m[w.i_start:w.i_end + 1]
     frac = th["hips_rise_early"]["early_fraction"]
@@ -185,7 +180,7 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
     if len(tl):
         rep.lockout_lean_back_deg = float(-np.interp(tl, t_lum, incl).min())
     if flex is not None:
-        rep.peak_lumbar_flexion_deg = float(_interp_at(t, t_lum, flex).max())
+        rep.peak_lumbar_flexion_deg = float(np.interp(t, t_lum, flex).max())
         if len(tl):
             rep.lockout_lumbar_extension_deg = float(-np.interp(tl, t_lum, flex).min())
 

@@ -80,7 +80,7 @@ def _analyze_path(path, th, quiet=False):
     with _progress(f"reading {path}", quiet):
         session = open_session(path)
     with _progress("analysing", quiet):
-        loads = {int(k): float(v) for k, v in (session.meta.get("loads_kg") or {}).items()}
+        loads = session.loads_kg
         return session, analyze(session, thresholds=th, loads_kg=loads)
 
 
@@ -358,7 +358,7 @@ def cmd_replay(args) -> int:
         live.warm_up()
     ing, report = replay(args.recording, speed=speed, live=live)
     session = ing.session(source=str(args.recording), extra_warnings=read_warnings(args.recording, report))
-    loads = {int(k): float(v) for k, v in (session.meta.get("loads_kg") or {}).items()}
+    loads = session.loads_kg
     result = analyze(session, thresholds=th, loads_kg=loads)
     for w in result.warnings:
         _warn(w)

@@ -129,7 +129,6 @@ class DiyDriver(Driver):
     channels = {diy.DATA_UUID: 0, diy.CONTROL_UUID: 1}
     name_prefixes = ("barback",)
     control_channels = (1,)
-    PLACEMENT = {"bar": 1, "lumbar_upper": 2, "lumbar_lower": 3}
 
     async def command(self, write: Write, name: str, *args: int, timeout: float = 5.0) -> tuple[int, bytes]:
         await write(self.diy.CONTROL_UUID, self.diy.command(name, *args), True)
@@ -137,7 +136,7 @@ class DiyDriver(Driver):
         r = await self._response(timeout, lambda b: len(b) >= 2 and b[0] == (op | 0x80))
         return r[1], r[2:]
 
-    async def setup(self, client, subscribe, write: Write, timeout: float = 5.0, role: str = "") -> None:
+    async def setup(self, client, subscribe, write: Write, timeout: float = 5.0) -> None:
         import time as _time
 
         await subscribe(self.diy.CONTROL_UUID)
