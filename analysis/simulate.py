@@ -53,6 +53,28 @@ class NoiseModel:
 
 
 @dataclass(frozen=True)
+class CommodityLink:
+    """A commodity bar sensor streaming over BLE UART, as measured on 33 real sets (issue table):
+    a sender that re-sends held samples, reads the accelerometer and gyroscope at different
+    instants, packs rows into connection events stamped on arrival, loses packets in bursts, and
+    an IMU with an uncalibrated gyroscope offset and spiky noise. Each range is drawn per session."""
+
+    distinct_hz: tuple[float, float] = (30.0, 55.0)  # distinct samples per second (real: 12 to 55)
+    repeat_frac: tuple[float, float] = (0.18, 0.34)  # rows that repeat the previous row's values
+    acc_stale_frac: tuple[float, float] = (0.01, 0.04)  # accelerometer held while the gyroscope changed
+    conn_interval_s: tuple[float, float] = (0.020, 0.032)
+    row_spacing_s: tuple[float, float] = (0.003, 0.004)  # rows of one burst, stamped on arrival
+    loss_per_min: tuple[float, float] = (5.0, 60.0)  # packet-loss gaps of 0.1 s or more
+    loss_median_s: float = 0.13
+    long_loss_prob: float = 0.03  # a gap of 1 to 3 s instead
+    gyro_offset_dps: tuple[float, float] = (6.6, 21.6)  # magnitude of the zero-rate offset
+    gyro_noise_dps: tuple[float, float] = (0.7, 8.0)
+    gyro_spike_rate: float = 0.01  # share of samples with a spike of 30 to 200 deg/s
+    acc_noise_g: tuple[float, float] = (0.004, 0.05)
+    bar_roll_total_deg: tuple[float, float] = (1.0, 137.0)  # roll about the bar's axis over the set
+
+
+@dataclass(frozen=True)
 class SimConfig:
     exercise: str = "deadlift"
     sets: int = 3
@@ -72,6 +94,11 @@ class SimConfig:
     noise: NoiseModel = field(default_factory=NoiseModel)
     seed: int = 0
     lead_in_s: float = 4.0
+    link: CommodityLink | None = None  # None: a well-behaved sensor with sample-clock stamps
+    start_mid_set: bool = False  # the recording starts during set-up and ends soon after the set
+    lockout_sway_m: float = 0.003  # band-limited (< 1.2 Hz) bar sway while it is held
+    rep_pause_s: tuple[float, float] | None = None  # pause between reps (None: exercise default)
+    velocity_shape: tuple[float, float] = (1.0, 2.0)  # exponent a of the sin^a velocity profile
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,6 +123,9 @@ class _Timeline:
         self.chunks: dict[str, list[np.ndarray]] = {k: [] for k in _BODY + _BAR}
         self.n = 0
         self.reps: list[dict] = []
+        self.bar_sway_m = 0.0
+        self.first_motion: int | None = None  # fine index where the first set's lifting begins
+        self.set_end: int | None = None  # fine index where the last set's last rep has ended
 
     @property
     def t_now(self) -> float:
@@ -110,7 +140,9 @@ class _Timeline:
             self.state[k] = float(arr[-1]) if n else self.state[k]
         self.n += n
 
-    def hold(self, dur: float, sway: float = 1.0) -> None:
+    def hold(self, dur: float, sway: float = 1.0, bar_held: bool = False) -> None:
+        """Stand (or crouch) still, as a person does: the body sways; a bar held in the hands or
+        on the back sways a few millimetres too (band-limited below 1.2 Hz), never perfectly still."""
         n = max(1, int(round(dur * FINE_HZ)))
         tt = np.arange(n) / FINE_HZ
         ph = self.rng.uniform(0, 2 * np.pi, 3)
@@ -120,7 +152,19 @@ class _Timeline:
             "flex": self.state["flex"] + amp * (np.sin(2 * np.pi * 0.31 * tt + ph[1]) - np.sin(ph[1])),
             "hip_z": self.state["hip_z"] + 0.002 * sway * (np.sin(2 * np.pi * 0.2 * tt + ph[2]) - np.sin(ph[2])),
         }
+        if bar_held and self.bar_sway_m > 0 and n > 2:
+            # tapered at both ends so that velocity is continuous with the strokes around the hold
+            ramp = min(0.4, 0.5 * dur)
+            w = np.sin(0.5 * np.pi * np.clip(np.minimum(tt, dur - tt) / ramp, 0, 1)) ** 2
+            for ch, scale in (("bar_z", 1.0), ("bar_x", 2.0)):
+                f = self.rng.uniform(0.15, 1.2, 4)
+                phs = self.rng.uniform(0, 2 * np.pi, 4)
+                x = np.sin(2 * np.pi * f[:, None] * tt[None, :] + phs[:, None]).sum(axis=0) / 2.0
+                vals[ch] = self.state[ch] + scale * self.bar_sway_m * w * x
         self._emit(n, vals)
+        if bar_held:  # a hold ends where it started: no net displacement of the bar
+            for ch in ("bar_z", "bar_x"):
+                self.state[ch] = float(self.chunks[ch][-1][0]) if n > 2 else self.state[ch]
 
     def move(self, dur: float, targets: dict[str, float], a: float = 2.0) -> None:
         """Move channels to targets with a smooth bell velocity profile."""
@@ -149,7 +193,8 @@ class _Timeline:
         self._emit(n, vals)
 
     def bar_stroke(self, dur: float, dz: float, a: float, dip: float, body: dict | None = None,
-                   drift_m: float = 0.0, end_dx: float = 0.0, roll_rad: float = 0.0) -> tuple[int, int]:
+                   drift_m: float = 0.0, end_dx: float = 0.0, roll_rad: float = 0.0,
+                   end_roll_rad: float = 0.0) -> tuple[int, int]:
         """Move the bar vertically by dz over dur with velocity shape sin^a; body channels follow
         functions of the bar's progress lam in [0, 1]. Returns the fine-grid index range."""
         n = max(2, int(round(dur * FINE_HZ)))
@@ -159,7 +204,7 @@ class _Timeline:
         vals = {
             "bar_z": z0 + lam * dz,
             "bar_x": x0 + drift_m * np.sin(np.pi * lam) ** 2 + end_dx * lam,
-            "bar_roll": r0 + roll_rad * np.sin(np.pi * lam),
+            "bar_roll": r0 + roll_rad * np.sin(np.pi * lam) + end_roll_rad * lam,
         }
         for k, fn in (body or {}).items():
             vals[k] = fn(lam)
@@ -169,6 +214,16 @@ class _Timeline:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: np.concatenate(v) for k, v in self.chunks.items()}
+
+
+def _roll_steps(cfg: SimConfig, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Roll of the bar about its own axis added by each rep (hands regrip, the bar turns):
+    on a commodity link the set's total roll is drawn from the measured range."""
+    if cfg.link is None or n == 0:
+        return np.zeros(n)
+    total = np.deg2rad(rng.uniform(*cfg.link.bar_roll_total_deg)) * rng.choice([-1, 1])
+    w = rng.uniform(0.2, 1.0, n)
+    return total * w / w.sum()
 
 
 def _lerp(a: float, b: float, g):
@@ -271,10 +326,13 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
         pu = dict(p0, trunk_t=0.0, flex_t=0.0, hips=0.0, rounding=0.0, drift=0.0)
         tl.bar_stroke(rom_full / rng.uniform(0.5, 0.7), rom_full, 1.5, 0.2,
                       _pull_body(pu, hip_b, hip_stand))
-        tl.hold(rng.uniform(1.0, 2.0), sway=0.5)
+        tl.hold(rng.uniform(1.0, 2.0), sway=0.5, bar_held=True)
+    if tl.first_motion is None:
+        tl.first_motion = tl.n
+    roll_step = _roll_steps(cfg, rng, len(plans))
     for r, plan in enumerate(plans):
         p = _deadlift_poses(rng, plan)
-        a = rng.uniform(1.1, 2.0)
+        a = rng.uniform(*cfg.velocity_shape)
         dip = rng.uniform(0.0, 0.35)
         if romanian:
             trunk_b = np.deg2rad(rng.uniform(65, 85))
@@ -289,11 +347,11 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
                           _lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
                                       p["trunk_b"], p["flex_b"], tl.state["hip_z"], hip_lo),
                           roll_rad=np.deg2rad(rng.uniform(-3, 3)))
-            tl.hold(rng.uniform(0.0, 0.3), sway=0.2)
+            tl.hold(rng.uniform(0.0, 0.3), sway=0.2, bar_held=True)
             hip_from = hip_lo
         else:
             if r > 0 and not cfg.touch_and_go:
-                tl.hold(rng.uniform(0.4, 1.8), sway=0.2)
+                tl.hold(rng.uniform(*(cfg.rep_pause_s or (0.4, 1.8))), sway=0.2)  # bar on the floor
             # the pull starts from the pose the lifter is in (set up, or back down from the last rep)
             p["flex_b"] = tl.state["flex"]
             p["trunk_b"] = tl.state["pelvis"] + tl.state["flex"]
@@ -301,9 +359,10 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
         i0, i1 = tl.bar_stroke(plan.rom / plan.mv, plan.rom, a, dip,
                                _pull_body(p, hip_from, hip_stand), drift_m=p["drift"],
                                end_dx=rng.uniform(-0.015, 0.01),
-                               roll_rad=np.deg2rad(rng.uniform(-6, 6)))
+                               roll_rad=np.deg2rad(rng.uniform(-6, 6)), end_roll_rad=roll_step[r])
         _rep_truth(tl, set_no, r + 1, i0, i1, plan, p)
-        tl.hold(rng.uniform(0.3, 1.2) if not romanian else rng.uniform(0.5, 1.5), sway=0.5)
+        lock = cfg.rep_pause_s or ((0.3, 1.2) if not romanian else (0.5, 1.5))
+        tl.hold(rng.uniform(*lock), sway=0.5, bar_held=True)
         last = r == len(plans) - 1
         if romanian and not last:
             continue
@@ -315,6 +374,7 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
                                   nxt["trunk_b"], nxt["flex_b"], tl.state["hip_z"], hip_b),
                       drift_m=rng.uniform(-0.01, 0.01), end_dx=-tl.state["bar_x"],
                       roll_rad=np.deg2rad(rng.uniform(-4, 4)))
+    tl.set_end = tl.n
     # stand up and leave the bar
     tl.hold(rng.uniform(0.5, 1.0), sway=0.3)
     tl.move(rng.uniform(1.2, 2.0), {"pelvis": 0.0, "flex": 0.0, "hip_z": hip_stand})
@@ -336,7 +396,10 @@ def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: 
                  "bar_z": tl.state["bar_z"] + bob * np.sin(2 * np.pi * 1.5 * tt) ** 2,
                  "base_x": tl.state["base_x"] + (back * lam if not bench else 0 * lam),
                  "hip_z": tl.state["hip_z"] + (0.01 * np.sin(2 * np.pi * 1.5 * tt) ** 2 if not bench else 0 * tt)})
-    tl.hold(rng.uniform(1.0, 2.0), sway=0.5)
+    tl.hold(rng.uniform(1.0, 2.0), sway=0.5, bar_held=True)
+    if tl.first_motion is None:
+        tl.first_motion = tl.n
+    roll_step = _roll_steps(cfg, rng, len(plans))
     for r, plan in enumerate(plans):
         p = _deadlift_poses(rng, plan)
         if bench:
@@ -353,13 +416,14 @@ def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: 
             body_c = _pull_body(p, hip_b, hip_stand)
         tl.bar_stroke(rng.uniform(1.0, 1.8), -plan.rom, rng.uniform(1.2, 1.8), 0.0, body_e,
                       roll_rad=np.deg2rad(rng.uniform(-2, 2)))
-        tl.hold(rng.uniform(0.0, 0.25) if not bench else rng.uniform(0.0, 1.0), sway=0.1)
-        a = rng.uniform(1.1, 2.0)
+        tl.hold(rng.uniform(0.0, 0.25) if not bench else rng.uniform(0.0, 1.0), sway=0.1, bar_held=True)
+        a = rng.uniform(*cfg.velocity_shape)
         i0, i1 = tl.bar_stroke(plan.rom / plan.mv, plan.rom, a, rng.uniform(0, 0.35), body_c,
                                drift_m=p["drift"] if plan.fault == "bar_drift" else rng.uniform(-0.01, 0.01),
-                               roll_rad=np.deg2rad(rng.uniform(-3, 3)))
+                               roll_rad=np.deg2rad(rng.uniform(-3, 3)), end_roll_rad=roll_step[r])
         _rep_truth(tl, set_no, r + 1, i0, i1, plan, p)
-        tl.hold(rng.uniform(0.8, 2.5), sway=0.5)
+        tl.hold(rng.uniform(*(cfg.rep_pause_s or (0.8, 2.5))), sway=0.5, bar_held=True)
+    tl.set_end = tl.n
     n = int(2.0 * FINE_HZ)
     tt = np.arange(n) / FINE_HZ
     lam = np.cumsum(_shape(n, 2.0)) / n
@@ -376,6 +440,7 @@ def _build_timeline(cfg: SimConfig, rng: np.random.Generator) -> _Timeline:
         1.42 if cfg.exercise == "squat" else 0.95)
     s["bar_roll"] = rng.uniform(-np.pi, np.pi)
     s["heading"] = rng.normal(0, 0.1)
+    tl.bar_sway_m = cfg.lockout_sway_m
     tl.hold(cfg.lead_in_s, sway=0.5)  # quiet standing: the zero of flexion and inclination
     for k in range(cfg.sets):
         if k > 0:
@@ -467,6 +532,69 @@ def _sample(rng, t_fine, f_sf, w_sf, fs_hz, nm: NoiseModel, t_end: float):
     return t, acc_g, gyro_dps
 
 
+def _loss_intervals(rng, link: CommodityLink, t_end: float) -> list[tuple[float, float]]:
+    """Packet-loss bursts on the arrival clock: a Poisson process of gaps, mostly 0.1 to 0.7 s
+    (median 0.13 s), now and then seconds long."""
+    rate = rng.uniform(*link.loss_per_min)
+    n = rng.poisson(rate * t_end / 60.0)
+    out = []
+    for g0 in np.sort(rng.uniform(0, t_end, n)):
+        if rng.uniform() < link.long_loss_prob:
+            length = rng.uniform(1.0, 3.0)
+        else:
+            length = float(np.clip(link.loss_median_s * np.exp(rng.normal(0, 0.7)), 0.1, 0.7))
+        out.append((float(g0), float(g0) + length))
+    return out
+
+
+def _commodity_rows(rng, t_fine, f_sf, w_sf, link: CommodityLink, nm: NoiseModel, t_end: float,
+                    losses: list[tuple[float, float]]):
+    """Rows as a commodity BLE-UART bar sensor delivers them (see `CommodityLink`)."""
+    fs = rng.uniform(*link.distinct_hz)
+    clock = 1.0 + rng.normal(0, nm.clock_ppm * 1e-6)
+    t0 = rng.uniform(0, 1.0 / fs)
+    n = int((t_end - t0 - 0.05) * fs * clock)
+    ts = t0 + np.arange(n) / (fs * clock) + rng.normal(0, 0.0005, n)  # the sender loop's jitter
+    ts = np.clip(np.maximum.accumulate(ts), 0, t_fine[-1])
+    tg = np.minimum(ts + rng.uniform(0.001, 0.004), t_fine[-1])  # gyroscope read a little later
+    f = np.column_stack([np.interp(ts, t_fine, f_sf[:, i]) for i in range(3)])
+    w = np.column_stack([np.interp(tg, t_fine, w_sf[:, i]) for i in range(3)])
+    ma = np.eye(3) + np.diag(rng.normal(0, nm.acc_scale_err, 3)) + rng.normal(0, nm.cross_axis, (3, 3)) * (1 - np.eye(3))
+    mg = np.eye(3) + np.diag(rng.normal(0, nm.gyro_scale_err, 3)) + rng.normal(0, nm.cross_axis, (3, 3)) * (1 - np.eye(3))
+    acc_g = f @ ma.T / G0_MPS2 + rng.normal(0, nm.acc_bias_g, 3)
+    acc_g += rng.normal(0, rng.uniform(*link.acc_noise_g), (n, 3))
+    off = rng.normal(size=3)
+    off *= rng.uniform(*link.gyro_offset_dps) / np.linalg.norm(off)
+    gyro_dps = np.rad2deg(w) @ mg.T + off + rng.normal(0, rng.uniform(*link.gyro_noise_dps), (n, 3))
+    spikes = rng.uniform(size=n) < link.gyro_spike_rate
+    gyro_dps[spikes] += rng.uniform(30, 200, (int(spikes.sum()), 3)) * rng.choice([-1, 1], (int(spikes.sum()), 3))
+    acc_g = np.round(acc_g / 0.000488) * 0.000488  # LSM6DS33 at +-16 g and +-2000 dps
+    gyro_dps = np.round(gyro_dps / 0.07) * 0.07
+    stale = np.flatnonzero(rng.uniform(size=n) < rng.uniform(*link.acc_stale_frac))
+    stale = stale[stale > 0]
+    acc_g[stale] = acc_g[stale - 1]
+    # the sender re-sends the held sample now and then
+    r = rng.uniform(*link.repeat_frac)
+    again = rng.uniform(size=n) < r / (1 - r)
+    src = np.sort(np.concatenate([np.arange(n), np.flatnonzero(again)]))
+    first = np.r_[True, src[1:] != src[:-1]]
+    send = ts[src] + 0.001 + np.where(first, 0.0, rng.uniform(0.3, 0.9, len(src)) / fs)
+    # packed into connection events and stamped on arrival, rows a few ms apart
+    ci = rng.uniform(*link.conn_interval_s)
+    c0 = rng.uniform(0, ci)
+    ev = np.ceil((send - c0) / ci).astype(np.int64)
+    ev = np.maximum.accumulate(ev)
+    _, start = np.unique(ev, return_index=True)
+    m = np.arange(len(ev)) - np.repeat(start, np.diff(np.r_[start, len(ev)]))
+    lat = 0.004 + rng.gamma(2.0, 0.002, int(ev[-1]) + 1)
+    stamp = c0 + ev * ci + lat[ev] + m * rng.uniform(*link.row_spacing_s)
+    keep = np.ones(len(src), bool)
+    for g0, g1 in losses:
+        keep &= ~((stamp >= g0) & (stamp < g1))
+    keep &= rng.uniform(size=int(ev[-1]) + 1)[ev] > 0.02  # single lost packets
+    return stamp[keep], acc_g[src[keep]], gyro_dps[src[keep]]
+
+
 def _arrival_times(rng, t: np.ndarray, batch: int) -> np.ndarray:
     """Host arrival stamps: samples come in notifications of `batch`, delayed by the link."""
     idx_last = np.minimum((np.arange(len(t)) // batch + 1) * batch - 1, len(t) - 1)
@@ -541,6 +669,13 @@ def simulate(cfg: SimConfig) -> SimulatedSession:
     rng = np.random.default_rng(cfg.seed)
     tl = _build_timeline(cfg, rng)
     ch = tl.arrays()
+    if cfg.start_mid_set and tl.first_motion is not None:
+        # the recording starts during set-up (bar on the floor or already on the back), with no
+        # quiet standing, and stops soon after the set
+        k0 = max(0, tl.first_motion - int(rng.uniform(0.3, 2.0) * FINE_HZ))
+        k1 = min(len(ch["bar_z"]), (tl.set_end or len(ch["bar_z"])) + int(rng.uniform(1.0, 3.0) * FINE_HZ))
+        ch = {k: v[k0:k1] for k, v in ch.items()}
+        tl.reps = [dict(r, i0=r["i0"] - k0, i1=r["i1"] - k0) for r in tl.reps if r["i0"] >= k0 and r["i1"] <= k1]
     n = len(ch["bar_z"])
     t_fine = np.arange(n) / FINE_HZ
     t_end = t_fine[-1]
@@ -562,6 +697,18 @@ def simulate(cfg: SimConfig) -> SimulatedSession:
     truth = _truth(cfg, tl, ch, sm, load_thresholds())
     busy = [(r["concentric_start_s"] - 1.0, r["concentric_end_s"] + 1.0) for r in truth]
     gaps: list[tuple[float, float]] = []
+    if cfg.link is not None:  # losses strike anywhere, concentric phases included
+        for role, pos, rot in roles:
+            f_sf, w_sf = _imu_ideal(pos, rot)
+            losses = _loss_intervals(rng, cfg.link, t_end)
+            t, acc_g, gyro_dps = _commodity_rows(rng, t_fine, f_sf, w_sf, cfg.link, cfg.noise, t_end, losses)
+            sensors[role] = {"time_s": t, "acc_g": acc_g, "gyro_dps": gyro_dps}
+            if role == "bar":
+                gaps = losses
+        for r in truth:
+            r["gap_in_concentric_s"] = float(sum(max(0.0, min(g1, r["concentric_end_s"]) - max(g0, r["concentric_start_s"]))
+                                                 for g0, g1 in gaps))
+        return SimulatedSession(cfg, sensors, truth, gaps)
     while len(gaps) < cfg.gaps:
         g0 = rng.uniform(cfg.lead_in_s + 2, t_end - 2)
         g1 = g0 + rng.uniform(0.1, 0.7)
@@ -606,6 +753,11 @@ def write_session(sim: SimulatedSession, out_dir: str | Path, extra_meta: dict |
     return out
 
 
+_COMMODITY = dict(link=CommodityLink(), sets=1, reps_per_set=10, start_mid_set=True, lumbar_sensors=0,
+                  mean_velocity_first_mps=(0.35, 0.75), velocity_loss_final=(0.05, 0.35), lockout_sway_m=0.004,
+                  gaps=0, duplicate_rate=0.0)
+
+
 def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
     """Named benchmark scenarios."""
     base = SimConfig(seed=seed)
@@ -626,6 +778,13 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
         "deadlift_noisy_imu": dict(noise=NoiseModel(acc_noise_ug_rthz=600, gyro_noise_mdps_rthz=30, acc_bias_g=0.05,
                                                     gyro_bias_dps=3.0, acc_scale_err=0.02, gyro_scale_err=0.02,
                                                     cross_axis=0.01, jitter_s=0.001)),
+        # commodity BLE bar sensor (issue table of 33 real sets): one set of 10, recording starts
+        # mid-activity, no quiet standing, short or no pauses, repeats, bursts, loss, gyro offset
+        "commodity_deadlift": dict(_COMMODITY, rep_pause_s=(0.1, 0.6)),
+        "commodity_deadlift_tng": dict(_COMMODITY, touch_and_go=True, rep_pause_s=(0.05, 0.4)),
+        "commodity_rdl": dict(_COMMODITY, exercise="romanian_deadlift", rep_pause_s=(0.1, 0.8)),
+        "commodity_squat": dict(_COMMODITY, exercise="squat", rep_pause_s=(0.05, 0.6)),
+        "commodity_deadlift_lumbar": dict(_COMMODITY, lumbar_sensors=2, rep_pause_s=(0.1, 0.6)),
     }
     if name not in table:
         raise KeyError(f"unknown scenario {name!r}; known: {', '.join(table)}")
@@ -635,6 +794,8 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
 SCENARIOS = ("deadlift_100hz", "deadlift_52hz", "deadlift_200hz", "deadlift_one_lumbar",
              "deadlift_touch_and_go", "deadlift_grinding", "deadlift_ble_arrival",
              "romanian_deadlift", "squat", "bench_press", "deadlift_form_faults", "deadlift_noisy_imu")
+COMMODITY_SCENARIOS = ("commodity_deadlift", "commodity_deadlift_tng", "commodity_rdl", "commodity_squat",
+                       "commodity_deadlift_lumbar")
 
 
 def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) -> Path:
