@@ -1,16 +1,25 @@
 """Bar vertical acceleration, velocity and position from a bar-mounted IMU.
 
-Vertical acceleration is the specific force projected on world-up minus the local gravity
-measured at rest. Integrating it drifts, so velocity is pinned to zero where the bar is known to
-be stationary ("anchors"):
+Nothing here needs the bar to rest. A barbell moves almost only vertically, so the specific force
+the sensor measures points along the vertical, and its magnitude is gravity plus the vertical
+acceleration, to second order in the small horizontal part (0.3 m/s² sideways changes it by
+0.005 m/s²). `|f| - g` is thus the vertical acceleration whatever the sensor's attitude, roll or
+gyroscope offset. The local `g` is the mean of `|f|` over still periods when there are any, else
+its running mean over several rep cycles (over a cycle that starts and ends at the same speed,
+mean vertical acceleration is zero).
 
-* still periods (the bar rests on the floor, in the rack, or is held at lockout), and
+Integrating it drifts, so velocity is pinned to zero where the bar is known to be stationary
+("anchors"):
+
 * turnaround points: the lowest and highest points of every stroke, where vertical velocity is
-  zero by definition. They are found on the drift-corrected position itself and refined twice,
-  which handles touch-and-go sets that never rest.
+  zero by definition. A band-passed double integral (drift removed over one rep period, the
+  period taken from the autocorrelation of the set) finds them first; they are then refined twice
+  on the anchored position itself. Touch-and-go sets and swaying lockouts need nothing more;
+* still periods (the bar rests on the floor or in the rack), where there are any.
 
 Between anchors the integration error is removed as a piecewise-linear function of time, which is
-exact for a constant or linearly drifting accelerometer bias and tilt leak.
+exact for a constant or linearly drifting accelerometer bias. Short data gaps (lost BLE packets)
+are bridged; long ones break the integration.
 """
 
 from __future__ import annotations
@@ -20,9 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from scipy.ndimage import uniform_filter1d
+
 from analysis.imu import FloatArray
 from analysis.orientation import Attitude, rotate_to_world
 from analysis.timebase import UniformStream
+
+MAX_BRIDGE_S = 0.35  # gaps up to this long are integrated through (acceleration interpolated)
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,7 @@ class BarTrack:
     still: np.ndarray
     valid: np.ndarray
     anchors_idx: np.ndarray  # sample indices where velocity was pinned to zero (turnarounds)
+    period_s: float = 3.0  # the set's rep period (autocorrelation), or the default
 
 
 def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
@@ -45,28 +59,131 @@ def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
     return out
 
 
+def _pieces(valid: np.ndarray | None, n: int, fs_hz: float, max_bridge_s: float) -> list[tuple[int, int]]:
+    """Index ranges integrated as one: split at gaps longer than `max_bridge_s`."""
+    if valid is None or valid.all():
+        return [(0, n)]
+    d = np.diff(np.concatenate([[1], valid.astype(np.int8), [1]]))
+    g0, g1 = np.flatnonzero(d == -1), np.flatnonzero(d == 1)  # invalid runs [g0, g1)
+    long = (g1 - g0) > max_bridge_s * fs_hz
+    bounds = np.concatenate([[0], g0[long], [n]])
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
 def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
-                      valid: np.ndarray | None = None) -> np.ndarray:
+                      valid: np.ndarray | None = None, max_bridge_s: float = MAX_BRIDGE_S) -> np.ndarray:
     """Integrate acceleration and subtract the piecewise-linear error that makes velocity zero at
     every index in `zero_idx` (sorted). Without anchors, the raw integral is returned.
 
-    A data gap (`valid` False) breaks the integration: what was lost in it is unknown, so each
-    stretch between gaps is pinned by its own anchors (held constant beyond the outermost)."""
+    A long data gap (`valid` False for more than `max_bridge_s`) breaks the integration: what was
+    lost in it is unknown, so each stretch between long gaps is pinned by its own anchors (held
+    constant beyond the outermost). Short gaps are integrated through."""
     n = len(acc)
-    if valid is None or valid.all():
-        pieces = [(0, n)]
-    else:
-        starts = np.flatnonzero(np.diff(valid.astype(np.int8)) == -1) + 1  # first invalid sample
-        bounds = np.concatenate([[0], starts, [n]])
-        pieces = list(zip(bounds[:-1], bounds[1:]))
     out = np.empty(n)
-    for a, b in pieces:
+    for a, b in _pieces(valid, n, fs_hz, max_bridge_s):
         v = _cumtrapz(acc[a:b], 1.0 / fs_hz)
         z = zero_idx[(zero_idx >= a) & (zero_idx < b)] - a
         if len(z):
             v = v - np.interp(np.arange(b - a), z, v[z])
         out[a:b] = v
     return out
+
+
+def rep_period(acc_z: np.ndarray, fs_hz: float, lo_s: float = 1.2, hi_s: float = 8.0,
+               default_s: float = 3.0) -> float:
+    """The dominant rep period: the first strong peak of the autocorrelation of the vertical
+    acceleration between `lo_s` and `hi_s`; `default_s` when there is none."""
+    x = np.asarray(acc_z, float)
+    x = x - x.mean()
+    n = len(x)
+    lo, hi = int(lo_s * fs_hz), min(int(hi_s * fs_hz), n // 2)
+    if hi <= lo + 2 or not np.any(x):
+        return default_s
+    m = 1 << int(np.ceil(np.log2(2 * n)))
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:hi + 1]
+    ac /= ac[0]
+    seg = ac[lo:hi + 1]
+    peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
+    peaks = peaks[seg[peaks] > 0.15]
+    if not len(peaks):
+        return default_s
+    best = peaks[np.argmax(seg[peaks])]
+    first = peaks[seg[peaks] >= 0.7 * seg[best]][0]  # the fundamental, not a multiple of it
+    return float((lo + first) / fs_hz)
+
+
+def _highpass_box(x: np.ndarray, w: int) -> np.ndarray:
+    """x minus its twice box-smoothed trend over `w` samples (zero phase)."""
+    if w < 3 or len(x) < w:
+        return x - x.mean()
+    trend = uniform_filter1d(uniform_filter1d(x, w, mode="nearest"), w, mode="nearest")
+    return x - trend
+
+
+def band_passed(acc_z: np.ndarray, fs_hz: float, period_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Band-passed velocity and position: drift removed over one rep period after each
+    integration. The position's extrema are the turnarounds, to within a few samples, without a
+    single anchor; its amplitude is not the range of motion."""
+    w = max(3, int(round(period_s * fs_hz)))
+    dt = 1.0 / fs_hz
+    v = _highpass_box(_cumtrapz(acc_z, dt), w)
+    return v, _highpass_box(_cumtrapz(v, dt), w)
+
+
+def position_proxy(acc_z: np.ndarray, fs_hz: float, period_s: float) -> np.ndarray:
+    return band_passed(acc_z, fs_hz, period_s)[1]
+
+
+def vertical_specific_force(acc_sf: np.ndarray, up_sf: np.ndarray, fs_hz: float,
+                            max_tilt_err_deg: float = 2.0) -> np.ndarray:
+    """Specific force along the vertical: projected on the estimated up when the attitude is
+    good, else its magnitude.
+
+    The projection is exact with a good attitude. The magnitude needs none and errs by
+    a_h^2 / 2g (0.05 m/s² at 1 m/s² sideways), which is better than a tilt that is a few degrees
+    off. Over a second the bar's horizontal accelerations average out, so the low-passed specific
+    force points up: its median angle from the estimated up measures the attitude's error."""
+    w = max(3, int(round(1.0 * fs_hz)))
+    f_lp = uniform_filter1d(acc_sf, w, axis=0, mode="nearest")
+    cos = np.einsum("ij,ij->i", f_lp, up_sf) / np.maximum(np.linalg.norm(f_lp, axis=1), 1e-9)
+    err_deg = float(np.degrees(np.arccos(np.clip(np.median(cos), -1.0, 1.0))))
+    if err_deg <= max_tilt_err_deg:
+        return np.einsum("ij,ij->i", acc_sf, up_sf)
+    return np.linalg.norm(acc_sf, axis=1)
+
+
+def held_anchors(acc_z: np.ndarray, vel_bp: np.ndarray, still: np.ndarray, fs_hz: float,
+                 min_s: float = 0.6, max_speed_mps: float = 0.06, max_acc_mps2: float = 0.4) -> np.ndarray:
+    """One anchor in the middle of every hold that is not a rest: a lockout, a bar on the back
+    between squats, a pause at the floor with the hands on the bar. The bar sways there, so it
+    is never still, but its velocity stays within a few cm/s of zero: small enough to pin."""
+    w = max(3, int(0.25 * fs_hz))
+    quiet = (np.abs(vel_bp) < max_speed_mps) & (uniform_filter1d(np.abs(acc_z), w, mode="nearest") < max_acc_mps2)
+    quiet &= ~still
+    d = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
+    out = [(a + b) // 2 for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)) if b - a >= min_s * fs_hz]
+    return np.asarray(out, dtype=np.int64)
+
+
+def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: float = 0.12) -> np.ndarray:
+    """A rest is where the bar does not move: a steady descent looks still to an accelerometer
+    and a gyroscope, but not to the band-passed velocity."""
+    out = still.copy()
+    d = np.diff(np.concatenate([[0], still.astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        if np.max(np.abs(vel_bp[a:b])) > max_speed_mps:
+            out[a:b] = False
+    return out
+
+
+def gravity_level(f_mag: np.ndarray, att: Attitude, fs_hz: float, period_s: float) -> np.ndarray:
+    """Local |g| as the accelerometer measures it: from still periods when there are any (already
+    in `att.gravity_mps2`), else the running mean of |f| over several rep periods."""
+    if att.n_still_periods:
+        return np.asarray(att.gravity_mps2, float)
+    w = int(min(len(f_mag), max(4.0 * period_s, 8.0) * fs_hz))
+    return uniform_filter1d(f_mag, max(w, 1), mode="nearest")
 
 
 @njit(cache=True, nogil=True)
@@ -188,27 +305,72 @@ def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed
     return still
 
 
+def refine_turnarounds(acc: np.ndarray, fs_hz: float, turn: np.ndarray, kind: np.ndarray,
+                       still_idx: np.ndarray, half_window: int, broken: np.ndarray) -> np.ndarray:
+    """Move each turnaround to where vertical velocity really crosses zero.
+
+    Anchoring makes velocity zero at an anchor, so the anchored track always agrees with its own
+    anchors; the test must leave the anchor out. For each turnaround, velocity is integrated
+    between its neighbouring anchors only (zero at both), and the turnaround moves to that
+    velocity's zero crossing of the right direction (falling for a top, rising for a bottom)
+    nearest to it, within `half_window` samples. `broken` (cumulative count of long gaps) keeps a
+    neighbour across a long gap from being used."""
+    V = _cumtrapz(acc, 1.0 / fs_hz)
+    out = turn.copy()
+    all_idx = np.union1d(still_idx, turn)
+    for k, (i, kd) in enumerate(zip(turn, kind)):
+        pos = int(np.searchsorted(all_idx, i))
+        if pos == 0 or pos + 1 >= len(all_idx) or all_idx[pos] != i:
+            continue
+        p, q = int(all_idx[pos - 1]), int(all_idx[pos + 1])
+        if broken[p] != broken[q]:
+            continue
+        a, b = max(p, i - half_window), min(q, i + half_window)
+        if b - a < 2:
+            continue
+        j = np.arange(a, b + 1)
+        v = V[j] - V[p] - (V[q] - V[p]) * (j - p) / (q - p)
+        if kd > 0:  # a top: velocity falls through zero; a bottom: it rises through zero
+            cross = np.flatnonzero((v[:-1] > 0) & (v[1:] <= 0))
+        else:
+            cross = np.flatnonzero((v[:-1] < 0) & (v[1:] >= 0))
+        if len(cross):
+            c = int(cross[np.argmin(np.abs(a + cross - i))])
+            out[k] = a + c + (1 if abs(v[c + 1]) < abs(v[c]) else 0)
+        else:  # no reversal in reach (the turnaround is the edge of a rest): where it is slowest
+            out[k] = a + int(np.argmin(np.abs(v)))
+    return out
+
+
 def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
               min_segment_s: float = 0.0) -> BarTrack:
     """Vertical kinematics of the bar sensor on its uniform grid."""
     acc_sf = s.acc_sf_mps2 - att.acc_bias_sf_mps2
-    acc_up = np.einsum("ij,ij->i", acc_sf, att.up_sf) - att.gravity_mps2
-    still = confirm_rests(acc_up, att.still, s.fs_hz, valid=s.valid)
+    f_up = vertical_specific_force(acc_sf, att.up_sf, s.fs_hz)
+    first = f_up - np.asarray(att.gravity_mps2, float) if att.n_still_periods else f_up - np.median(f_up)
+    period = rep_period(np.where(s.valid, first, 0.0), s.fs_hz)
+    acc_up = f_up - gravity_level(f_up, att, s.fs_hz, period)
+    vel_bp, pos_bp = band_passed(acc_up, s.fs_hz, period)
+    still = confirm_rests(acc_up, _drop_moving_rests(att.still, vel_bp), s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
-    still_idx = np.flatnonzero(still)
-    # first pass: still periods only; then add the turnarounds it shows, and refine them once
-    vel = anchored_velocity(acc_up, s.fs_hz, still_idx, s.valid)
-    pos = _cumtrapz(vel, 1.0 / s.fs_hz)
-    turn = np.zeros(0, dtype=np.int64)
-    for _ in range(2):
-        turn = turnarounds(pos, still, s.fs_hz, prominence_m, min_segment_s)
-        if not len(turn):
+    still_idx = np.union1d(np.flatnonzero(still), held_anchors(acc_up, vel_bp, still, s.fs_hz))
+    # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored position
+    turn, kind = extrema(pos_bp, 0.5 * prominence_m)
+    turn, kind = turn[~still[turn]], kind[~still[turn]]  # a rest is already an anchor
+    half = max(2, int(min(0.5, 0.3 * period) * s.fs_hz))
+    broken = np.zeros(len(acc_up), np.int64)
+    for a, _ in _pieces(s.valid, len(acc_up), s.fs_hz, MAX_BRIDGE_S)[1:]:
+        broken[a:] += 1
+    for _ in range(3):
+        new = refine_turnarounds(acc_up, s.fs_hz, turn, kind, still_idx, half, broken)
+        if np.array_equal(new, turn):
             break
-        vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn), s.valid)
-        pos = _cumtrapz(vel, 1.0 / s.fs_hz)
+        turn = new
+    vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn), s.valid)
+    pos = _cumtrapz(vel, 1.0 / s.fs_hz)
     acc_wf = rotate_to_world(att.quat_ws, acc_sf)
     return BarTrack(t_s=s.t_s, fs_hz=s.fs_hz, acc_z_wf_mps2=acc_up, vel_z_wf_mps=vel, pos_z_wf_m=pos,
-                    acc_h_wf_mps2=acc_wf[:, :2], still=still, valid=s.valid, anchors_idx=turn)
+                    acc_h_wf_mps2=acc_wf[:, :2], still=still, valid=s.valid, anchors_idx=turn, period_s=period)
 
 
 def horizontal_drift(track: BarTrack, i0: int, i1: int) -> tuple[float, np.ndarray]:

@@ -87,7 +87,9 @@ def score(result: SessionResult, truth: list[dict]) -> Scores:
                     s.flags.setdefault(f, [0, 0, 0])[2] += 1
             continue
         s.tp += 1
-        gap = any("gap" in q for q in r.quality)
+        # metrics are scored on reps whose concentric phase lost no data (truth says so where it
+        # knows, so a rep cannot be excused by the code under test calling it a gap)
+        gap = t["gap_in_concentric_s"] > 0 if "gap_in_concentric_s" in t else any("gap" in q for q in r.quality)
         for m in METRICS:
             tv, rv = t.get(m), getattr(r, m)
             if tv is None or rv is None or gap:

@@ -58,6 +58,11 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
     w = max(3, int(round(settings.still_window_s * fs_hz)))
     gyro_rough = gyro_sf_rps - np.median(gyro_sf_rps, axis=0)
     gmag = np.linalg.norm(gyro_rough, axis=1)
+    if len(gmag) >= 3:  # single-sample spikes (some sensors have them) are not rotation
+        gmag = np.minimum(gmag, np.maximum(np.r_[gmag[1:], gmag[-1]], np.r_[gmag[0], gmag[:-1]]))
+    g_rms = np.sqrt(uniform_filter1d(gmag**2, w, mode="nearest"))
+    # the gyroscope's own noise floor, from its quietest windows (0.7 to 45 deg/s on cheap boards)
+    gyro_lim = max(np.deg2rad(settings.still_gyro_dps), 3.0 * float(np.quantile(g_rms, 0.05)))
     amag = np.linalg.norm(acc_sf_mps2, axis=1)
     a_mean = uniform_filter1d(amag, w, mode="nearest")
     a_var = uniform_filter1d(amag**2, w, mode="nearest") - a_mean**2
@@ -65,8 +70,8 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
     noise = float(np.quantile(a_std, 0.05))
     std_lim = max(settings.still_acc_dev_g * G0_MPS2 / 3, 4.0 * noise) if noise < 0.05 * G0_MPS2 else 0.05 * G0_MPS2
     std_lim = min(std_lim, max(3.0 * noise, 0.02))
-    g_mov = maximum_filter1d(gmag, w, mode="nearest")
-    cand = (g_mov < np.deg2rad(settings.still_gyro_dps)) & (a_std < std_lim)
+    g_mov = maximum_filter1d(g_rms, w, mode="nearest")
+    cand = (g_mov < gyro_lim) & (a_std < std_lim)
     cand &= np.abs(a_mean - np.median(amag)) < 0.1 * G0_MPS2
     # a rest holds |f| constant; a slow, smooth push (a grinding rep) makes it trend
     runs = []
@@ -204,6 +209,61 @@ def fit_acc_bias(means_sf: np.ndarray, min_spread_deg: float = 30.0, max_bias_g:
     return b
 
 
+def gyro_bias_from_tilt(acc_sf: np.ndarray, gyro_sf: np.ndarray, fs_hz: float, valid: np.ndarray,
+                        gravity_mps2: float = G0_MPS2, window_s: float = 20.0) -> np.ndarray:
+    """Gyroscope offset without a single still moment.
+
+    Gravity is fixed in the world, so in the sensor frame its direction u moves only by the
+    sensor's rotation: du/dt = u x (w_measured - b). Wherever the specific force is close to 1 g
+    (little linear acceleration), u is the low-passed accelerometer direction, and the offset b
+    solves sum (I - u u^T) b = sum (u x w - du/dt) x u in the least-squares sense. The component of b
+    along an axis that never tilts is not observable, and does not matter for the tilt; a small
+    ridge keeps it at zero. Solved over windows of `window_s` (offsets drift with temperature) and
+    interpolated between their centres; (N, 3) rad/s."""
+    n = len(acc_sf)
+    w = max(3, int(round(0.25 * fs_hz)))
+    f = uniform_filter1d(acc_sf, w, axis=0, mode="nearest")
+    fn = np.linalg.norm(f, axis=1)
+    u = f / np.maximum(fn, 1e-9)[:, None]
+    wm = uniform_filter1d(gyro_sf, w, axis=0, mode="nearest")
+    du = np.gradient(u, 1.0 / fs_hz, axis=0)
+    r = np.cross(u, wm) - du
+    ok = valid & (np.abs(np.linalg.norm(acc_sf, axis=1) - gravity_mps2) < 0.15 * G0_MPS2)
+    ok &= np.abs(fn - gravity_mps2) < 0.1 * G0_MPS2
+    rhs_i = np.cross(r, u) * ok[:, None]
+    lhs_i = (np.eye(3)[None] - u[:, :, None] * u[:, None, :]) * ok[:, None, None]
+    step = max(1, int(0.5 * window_s * fs_hz))
+    centres, values = [], []
+    c_l = np.cumsum(lhs_i, axis=0)
+    c_r = np.cumsum(rhs_i, axis=0)
+    for a in range(0, max(1, n - step), step):
+        b = min(n, a + 2 * step)
+        A = c_l[b - 1] - (c_l[a - 1] if a else 0)
+        B = c_r[b - 1] - (c_r[a - 1] if a else 0)
+        m = float(np.trace(A)) / 2.0  # samples that count
+        if m < fs_hz:
+            continue
+        values.append(np.linalg.solve(A + 0.01 * m * np.eye(3), B))
+        centres.append(0.5 * (a + b - 1))
+    return _interp_per_period(values, centres, n, np.zeros(3))
+
+
+def despike(x: np.ndarray, min_jump: float = np.deg2rad(20.0)) -> np.ndarray:
+    """Replace single-sample spikes (cheap boards have them, tens to hundreds of deg/s) by the
+    median of the sample and its two neighbours. A spike stands out from both neighbours in the
+    same direction by far more than the sample-to-sample noise; real rotation of a lifter or a
+    bar changes smoothly at these rates."""
+    if len(x) < 5:
+        return x
+    med = np.median(np.stack([x[:-2], x[1:-1], x[2:]]), axis=0)
+    dev = x[1:-1] - med
+    noise = 1.4826 * np.median(np.abs(np.diff(x, axis=0)), axis=0)
+    spike = np.abs(dev) > np.maximum(6.0 * noise, min_jump)
+    out = x.copy()
+    out[1:-1][spike] = med[spike]
+    return out
+
+
 def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSettings()) -> Attitude:
     """Still periods, accelerometer and gyro bias, local gravity and tilt for one stream."""
     n = len(s)
@@ -216,10 +276,13 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     acc = s.acc_sf_mps2 - acc_bias
     amag = np.linalg.norm(acc, axis=1)
     centers = [0.5 * (a + b - 1) for a, b in periods]
-    bias = _interp_per_period([np.median(s.gyro_sf_rps[a:b], axis=0) for a, b in periods], centers, n,
-                              np.zeros(3))
-    grav = _interp_per_period([float(np.mean(amag[a:b])) for a, b in periods], centers, n, G0_MPS2)
-    gyro = s.gyro_sf_rps - bias
+    grav = _interp_per_period([float(np.mean(amag[a:b])) for a, b in periods], centers, n, float(np.median(amag)))
+    if len(periods) >= 2 and sum(b - a for a, b in periods) >= 3.0 * s.fs_hz:
+        bias = _interp_per_period([np.median(s.gyro_sf_rps[a:b], axis=0) for a, b in periods], centers, n,
+                                  np.zeros(3))
+    else:  # never (or once) still: the offset from how the tilt moves
+        bias = gyro_bias_from_tilt(acc, despike(s.gyro_sf_rps), s.fs_hz, s.valid, float(np.median(grav)))
+    gyro = despike(s.gyro_sf_rps - bias)
     dt = 1.0 / s.fs_hz
     gain = np.where(still, settings.tilt_gain_still_per_s, settings.tilt_gain_per_s)
     # trust the accelerometer less when the specific force is far from 1 g (impacts, jumps)

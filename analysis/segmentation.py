@@ -95,15 +95,23 @@ def _extrapolate_to_rest(t1: float, t2: float | None, t4: float | None, dt: floa
 
 
 def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: int, eps: float) -> tuple[float, float]:
-    """Start and end of the upward motion around the velocity peak i_pk, within [i_lo, i_hi]."""
+    """Start and end of the upward motion around the velocity peak i_pk, within [i_lo, i_hi].
+
+    The bar is never perfectly still at the floor or at lockout: it sways a few millimetres, so
+    velocity near zero is not zero and a crossing of a small threshold can fall seconds late.
+    The flanks of the stroke are clear of sway: velocity crosses 40 %, 20 % and 10 % of the peak
+    there, and the zero is extrapolated from those crossings (`_extrapolate_to_rest`). `eps` is a
+    floor under the lowest level for very slow reps."""
+    vpk = float(v[i_pk])
+    lv = max(0.1 * vpk, eps)
     bounds = []
     for forward, lo, hi in ((False, i_lo, i_pk), (True, i_pk, i_hi)):
-        t1 = _level_time(t, v, lo, hi, eps, forward)
+        t1 = _level_time(t, v, lo, hi, lv, forward)
         if t1 is None:
             bounds.append(float(t[hi] if forward else t[lo]))
             continue
-        t2 = _level_time(t, v, lo, hi, 2 * eps, forward)
-        t4 = _level_time(t, v, lo, hi, 4 * eps, forward)
+        t2 = _level_time(t, v, lo, hi, 2 * lv, forward)
+        t4 = _level_time(t, v, lo, hi, 4 * lv, forward)
         t0 = _extrapolate_to_rest(t1, t2, t4, float(t[1] - t[0]))
         t_zero = _level_time(t, v, lo, hi, 0.0, forward)  # never past the actual zero crossing
         if t_zero is not None:

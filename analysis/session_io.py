@@ -96,7 +96,11 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     if rep.n_out_of_order:
         warnings.append(f"{path.name}: {rep.n_out_of_order} out-of-order timestamp(s); rows re-sorted")
     if rep.n_duplicates:
-        warnings.append(f"{path.name}: dropped {rep.n_duplicates} duplicated row(s)")
+        warnings.append(f"{path.name}: dropped {rep.n_duplicates} row(s) that repeat the previous sample "
+                        "(re-sent held samples or duplicated rows)")
+    if rep.n_stale:
+        warnings.append(f"{path.name}: {rep.n_stale} row(s) repeat the accelerometer or gyroscope value while "
+                        "the other changed (read at different instants); the stale values were interpolated")
     if len(stream) < 10:
         raise InputError(path, "fewer than 10 distinct samples after removing duplicates")
     return stream, warnings

@@ -70,7 +70,8 @@ class CommodityLink:
     gyro_offset_dps: tuple[float, float] = (6.6, 21.6)  # magnitude of the zero-rate offset
     gyro_noise_dps: tuple[float, float] = (0.7, 8.0)
     gyro_spike_rate: float = 0.01  # share of samples with a spike of 30 to 200 deg/s
-    acc_noise_g: tuple[float, float] = (0.004, 0.05)
+    # white sensor noise; the table's 0.022 g "quietest second" also holds body sway, modelled apart
+    acc_noise_g: tuple[float, float] = (0.003, 0.03)
     bar_roll_total_deg: tuple[float, float] = (1.0, 137.0)  # roll about the bar's axis over the set
 
 
@@ -152,7 +153,7 @@ class _Timeline:
             "flex": self.state["flex"] + amp * (np.sin(2 * np.pi * 0.31 * tt + ph[1]) - np.sin(ph[1])),
             "hip_z": self.state["hip_z"] + 0.002 * sway * (np.sin(2 * np.pi * 0.2 * tt + ph[2]) - np.sin(ph[2])),
         }
-        if bar_held and self.bar_sway_m > 0 and n > 2:
+        if bar_held and self.bar_sway_m > 0 and dur >= 0.4:
             # tapered at both ends so that velocity is continuous with the strokes around the hold
             ramp = min(0.4, 0.5 * dur)
             w = np.sin(0.5 * np.pi * np.clip(np.minimum(tt, dur - tt) / ramp, 0, 1)) ** 2
@@ -161,10 +162,11 @@ class _Timeline:
                 phs = self.rng.uniform(0, 2 * np.pi, 4)
                 x = np.sin(2 * np.pi * f[:, None] * tt[None, :] + phs[:, None]).sum(axis=0) / 2.0
                 vals[ch] = self.state[ch] + scale * self.bar_sway_m * w * x
+            self._emit(n, vals)
+            for ch in ("bar_z", "bar_x"):  # a hold ends where it started: no net displacement
+                self.state[ch] = float(self.chunks[ch][-1][0])
+            return
         self._emit(n, vals)
-        if bar_held:  # a hold ends where it started: no net displacement of the bar
-            for ch in ("bar_z", "bar_x"):
-                self.state[ch] = float(self.chunks[ch][-1][0]) if n > 2 else self.state[ch]
 
     def move(self, dur: float, targets: dict[str, float], a: float = 2.0) -> None:
         """Move channels to targets with a smooth bell velocity profile."""
@@ -661,6 +663,7 @@ class SimulatedSession:
     sensors: dict[str, dict[str, np.ndarray]]  # role -> {"time_s", "acc_g", "gyro_dps"}
     truth: list[dict]
     gaps: list[tuple[float, float]]
+    bar_height_m: np.ndarray | None = None  # true bar height on a 200 Hz grid from t = 0 (diagnostics)
 
 
 def simulate(cfg: SimConfig) -> SimulatedSession:
@@ -708,7 +711,7 @@ def simulate(cfg: SimConfig) -> SimulatedSession:
         for r in truth:
             r["gap_in_concentric_s"] = float(sum(max(0.0, min(g1, r["concentric_end_s"]) - max(g0, r["concentric_start_s"]))
                                                  for g0, g1 in gaps))
-        return SimulatedSession(cfg, sensors, truth, gaps)
+        return SimulatedSession(cfg, sensors, truth, gaps, ch["bar_z"][::5].copy())
     while len(gaps) < cfg.gaps:
         g0 = rng.uniform(cfg.lead_in_s + 2, t_end - 2)
         g1 = g0 + rng.uniform(0.1, 0.7)
@@ -728,7 +731,7 @@ def simulate(cfg: SimConfig) -> SimulatedSession:
             dup = idx[rng.uniform(size=len(idx)) < cfg.duplicate_rate]
             idx = np.sort(np.concatenate([idx, dup]))
         sensors[role] = {"time_s": t[idx], "acc_g": acc_g[idx], "gyro_dps": gyro_dps[idx]}
-    return SimulatedSession(cfg, sensors, truth, gaps)
+    return SimulatedSession(cfg, sensors, truth, gaps, ch["bar_z"][::5].copy())
 
 
 def write_session(sim: SimulatedSession, out_dir: str | Path, extra_meta: dict | None = None) -> Path:

@@ -40,25 +40,40 @@ class UniformStream:
 @dataclass(frozen=True)
 class CleanReport:
     n_in: int
-    n_duplicates: int
+    n_duplicates: int  # rows that repeat the previous sample's values (re-sent held samples)
     n_out_of_order: int
+    n_stale: int = 0  # rows where one of the two sensors repeated its value while the other changed
 
 
 def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray) -> tuple[ImuStream, CleanReport]:
-    """Sort by time, drop duplicated rows and repeated stamps (first kept)."""
+    """Sort by time and collapse repeated rows.
+
+    A row that repeats the previous row's six values is the same sample sent again (a sender that
+    re-sends the held sample, or a notification delivered twice), whatever its timestamp: a 16-bit
+    IMU in use never gives six identical readings twice. It is dropped; its stamp is the sample's
+    arrival, not its sampling. Distinct values under one stamp are a BLE batch and are kept.
+    A row whose accelerometer repeats while its gyroscope changed (the two are read at different
+    instants) has a stale accelerometer value: it is replaced by interpolation in time, and the
+    same for a stale gyroscope."""
     n_in = len(t_s)
     n_ooo = int(np.count_nonzero(np.diff(t_s) < 0))
     order = np.argsort(t_s, kind="stable")
     t, a, g = t_s[order], acc[order], gyro[order]
-    keep = np.ones(len(t), bool)
+    n_stale = 0
     if len(t) > 1:
-        d = np.diff(t)
-        same_v = np.all(a[1:] == a[:-1], axis=1) & np.all(g[1:] == g[:-1], axis=1)
-        # a repeated row: same values with the same stamp, or re-sent moments later. Distinct
-        # values under one stamp are a BLE batch, not a duplicate.
-        keep[1:] = ~(same_v & ((d == 0) | (d < 0.5 * np.median(d[d > 0]) if np.any(d > 0) else d == 0)))
-    n_dup = int(np.count_nonzero(~keep))
-    return ImuStream(t[keep], a[keep], g[keep]), CleanReport(n_in, n_dup, n_ooo)
+        same_a = np.r_[False, np.all(a[1:] == a[:-1], axis=1)]
+        same_g = np.r_[False, np.all(g[1:] == g[:-1], axis=1)]
+        keep = ~(same_a & same_g)
+        t, a, g = t[keep], a[keep].copy(), g[keep].copy()
+        stale_a, stale_g = (same_a & ~same_g)[keep], (same_g & ~same_a)[keep]
+        n_stale = int(stale_a.sum() + stale_g.sum())
+        for x, stale in ((a, stale_a), (g, stale_g)):
+            if stale.any() and (~stale).sum() >= 2:
+                good = ~stale
+                for k in range(3):
+                    x[stale, k] = np.interp(t[stale], t[good], x[good, k])
+    n_dup = n_in - len(t)
+    return ImuStream(t, a, g), CleanReport(n_in, n_dup, n_ooo, n_stale)
 
 
 def _gap_threshold(period_s: float) -> float:
@@ -115,8 +130,38 @@ def nominal_period(t_s: FloatArray) -> float:
     return float(p)
 
 
+def _moving_mean(x: np.ndarray, half: int) -> np.ndarray:
+    """Centred moving mean with a window of 2 half + 1 that shrinks symmetrically at the ends."""
+    n = len(x)
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(n)
+    h = np.minimum(np.minimum(i, n - 1 - i), half)
+    return (c[i + h + 1] - c[i - h]) / (2 * h + 1)
+
+
+def _counts_hold(seg: np.ndarray, period_s: float) -> bool:
+    """Whether a run's stamps follow the sample count (a crystal-timed sensor whose stamps are
+    only delayed in batches): the residual from the straight line, smoothed over about a second,
+    then stays within a sample period. A sender that skips or holds samples breaks the count,
+    and the smoothed residual wanders."""
+    n = len(seg)
+    slope, icpt = _line_fit(seg)
+    resid = seg - (icpt + slope * np.arange(n))
+    half = max(2, int(0.5 / period_s))
+    if n < 4 * half:
+        return True
+    sm = _moving_mean(resid, half)[half:-half]
+    return float(np.ptp(sm)) <= 1.5 * period_s
+
+
 def to_uniform(stream: ImuStream) -> UniformStream:
-    """Regularise jittery stamps run by run and resample onto a uniform grid."""
+    """Recover each run's sample clock and resample onto a uniform grid.
+
+    Runs are split at real gaps. In a run whose stamps are jittery, either the sample count holds
+    (every sample delivered, stamps delayed in batches): the crystal's straight line is fitted,
+    hugging the lower envelope since arrival is never earlier than sampling; or it does not (the
+    sender skips, holds or loses samples, and stamps mark arrival in bursts): the arrival stamps
+    are averaged over about 0.2 s, which keeps the local rate and removes the burst pattern."""
     t = stream.t_s
     if len(t) < 4:
         raise ValueError("too few samples")
@@ -129,15 +174,20 @@ def to_uniform(stream: ImuStream) -> UniformStream:
         n = b1 - b0
         if n < 8:
             continue
-        i = np.arange(n, dtype=float)
         seg = t[b0:b1]
-        slope, icpt = _line_fit(seg)
-        resid = seg - (icpt + slope * i)
-        if np.std(np.diff(seg)) > 0.25 * p:  # batched or jittery stamps: trust the crystal
-            # arrival stamps are never earlier than the sample: hug the lower envelope
+        if np.std(np.diff(seg)) <= 0.25 * p:
+            continue  # clean sample-clock stamps
+        regularized = True
+        if _counts_hold(seg, p):
+            i = np.arange(n, dtype=float)
+            slope, icpt = _line_fit(seg)
+            resid = seg - (icpt + slope * i)
             t_reg[b0:b1] = icpt + slope * i + np.quantile(resid, 0.02)
-            regularized = True
+        else:
+            t_reg[b0:b1] = _moving_mean(seg, max(2, int(round(0.1 / p))))
     t_reg = np.maximum.accumulate(t_reg)
+    # samples that share a time after smoothing carry no new timing: nudge them apart
+    t_reg = t_reg + np.arange(len(t_reg)) * 1e-9
     fs = 1.0 / p
     m = int(np.floor((t_reg[-1] - t_reg[0]) * fs)) + 1
     grid = t_reg[0] + np.arange(m) / fs

@@ -80,6 +80,8 @@ class Ingest:
             stream, rep = clean_samples(t, np.concatenate(parts[1]), np.concatenate(parts[2]))
             if rep.n_duplicates:
                 warnings.append(f"{buf.role}: dropped {rep.n_duplicates} duplicated sample(s)")
+            if rep.n_stale:
+                warnings.append(f"{buf.role}: interpolated {rep.n_stale} stale accelerometer or gyroscope value(s)")
             streams[Role(buf.role)] = stream
         if not streams:
             raise ValueError("the recording holds no decodable samples")
