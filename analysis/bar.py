@@ -35,6 +35,7 @@ from analysis.imu import FloatArray
 from analysis.orientation import Attitude, rotate_to_world
 from analysis.timebase import UniformStream
 
+G0 = 9.80665
 MAX_BRIDGE_S = 0.35  # gaps up to this long are integrated through (acceleration interpolated)
 
 
@@ -50,6 +51,10 @@ class BarTrack:
     valid: np.ndarray
     anchors_idx: np.ndarray  # sample indices where velocity was pinned to zero (turnarounds)
     period_s: float = 3.0  # the set's rep period (autocorrelation), or the default
+    strokes_idx: np.ndarray | None = None  # alternating turnarounds (lowest/highest points)
+    strokes_kind: np.ndarray | None = None  # +1 highest, -1 lowest
+    proxy_pos_m: np.ndarray | None = None  # band-passed position (shape, not amplitude)
+    long_gap: np.ndarray | None = None  # samples inside gaps too long to integrate through
 
 
 def _cumtrapz(y: np.ndarray, dt: float) -> np.ndarray:
@@ -68,6 +73,16 @@ def _pieces(valid: np.ndarray | None, n: int, fs_hz: float, max_bridge_s: float)
     long = (g1 - g0) > max_bridge_s * fs_hz
     bounds = np.concatenate([[0], g0[long], [n]])
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _long_gaps(valid: np.ndarray, fs_hz: float, max_bridge_s: float) -> np.ndarray:
+    """Mask of the samples inside gaps longer than `max_bridge_s`."""
+    out = np.zeros(len(valid), bool)
+    d = np.diff(np.concatenate([[1], valid.astype(np.int8), [1]]))
+    for a, b in zip(np.flatnonzero(d == -1), np.flatnonzero(d == 1)):
+        if b - a > max_bridge_s * fs_hz:
+            out[a:b] = True
+    return out
 
 
 def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
@@ -177,13 +192,17 @@ def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: flo
     return out
 
 
-def gravity_level(f_mag: np.ndarray, att: Attitude, fs_hz: float, period_s: float) -> np.ndarray:
-    """Local |g| as the accelerometer measures it: from still periods when there are any (already
-    in `att.gravity_mps2`), else the running mean of |f| over several rep periods."""
+def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float,
+                  valid: np.ndarray) -> np.ndarray:
+    """Local g as the accelerometer measures it: from still periods when there are any (already
+    in `att.gravity_mps2`), else the running mean of the vertical specific force over several rep
+    periods, over the samples that were received (not what was interpolated across gaps)."""
     if att.n_still_periods:
         return np.asarray(att.gravity_mps2, float)
-    w = int(min(len(f_mag), max(4.0 * period_s, 8.0) * fs_hz))
-    return uniform_filter1d(f_mag, max(w, 1), mode="nearest")
+    w = max(1, int(min(len(f_up), max(4.0 * period_s, 8.0) * fs_hz)))
+    num = uniform_filter1d(np.where(valid, f_up, 0.0), w, mode="nearest")
+    den = uniform_filter1d(valid.astype(float), w, mode="nearest")
+    return np.where(den > 0.05, num / np.maximum(den, 1e-9), float(np.median(f_up[valid])) if valid.any() else G0)
 
 
 @njit(cache=True, nogil=True)
@@ -349,14 +368,17 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     f_up = vertical_specific_force(acc_sf, att.up_sf, s.fs_hz)
     first = f_up - np.asarray(att.gravity_mps2, float) if att.n_still_periods else f_up - np.median(f_up)
     period = rep_period(np.where(s.valid, first, 0.0), s.fs_hz)
-    acc_up = f_up - gravity_level(f_up, att, s.fs_hz, period)
+    acc_up = f_up - gravity_level(f_up, att, s.fs_hz, period, s.valid)
+    long_gap = _long_gaps(s.valid, s.fs_hz, MAX_BRIDGE_S)
+    acc_up[long_gap] = 0.0  # across a long gap nothing is known
     vel_bp, pos_bp = band_passed(acc_up, s.fs_hz, period)
     still = confirm_rests(acc_up, _drop_moving_rests(att.still, vel_bp), s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
     still_idx = np.union1d(np.flatnonzero(still), held_anchors(acc_up, vel_bp, still, s.fs_hz))
     # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored position
-    turn, kind = extrema(pos_bp, 0.5 * prominence_m)
-    turn, kind = turn[~still[turn]], kind[~still[turn]]  # a rest is already an anchor
+    strokes, strokes_kind = extrema(pos_bp, 0.5 * prominence_m)
+    moving = ~still[strokes]
+    turn, kind = strokes[moving], strokes_kind[moving]  # a rest is already an anchor
     half = max(2, int(min(0.5, 0.3 * period) * s.fs_hz))
     broken = np.zeros(len(acc_up), np.int64)
     for a, _ in _pieces(s.valid, len(acc_up), s.fs_hz, MAX_BRIDGE_S)[1:]:
@@ -368,9 +390,12 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
         turn = new
     vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn), s.valid)
     pos = _cumtrapz(vel, 1.0 / s.fs_hz)
+    strokes = strokes.copy()
+    strokes[moving] = turn
     acc_wf = rotate_to_world(att.quat_ws, acc_sf)
     return BarTrack(t_s=s.t_s, fs_hz=s.fs_hz, acc_z_wf_mps2=acc_up, vel_z_wf_mps=vel, pos_z_wf_m=pos,
-                    acc_h_wf_mps2=acc_wf[:, :2], still=still, valid=s.valid, anchors_idx=turn, period_s=period)
+                    acc_h_wf_mps2=acc_wf[:, :2], still=still, valid=s.valid, anchors_idx=turn, period_s=period,
+                    strokes_idx=strokes, strokes_kind=strokes_kind, proxy_pos_m=pos_bp, long_gap=long_gap)
 
 
 def horizontal_drift(track: BarTrack, i0: int, i1: int) -> tuple[float, np.ndarray]:

@@ -61,8 +61,11 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
     if len(gmag) >= 3:  # single-sample spikes (some sensors have them) are not rotation
         gmag = np.minimum(gmag, np.maximum(np.r_[gmag[1:], gmag[-1]], np.r_[gmag[0], gmag[:-1]]))
     g_rms = np.sqrt(uniform_filter1d(gmag**2, w, mode="nearest"))
-    # the gyroscope's own noise floor, from its quietest windows (0.7 to 45 deg/s on cheap boards)
-    gyro_lim = max(np.deg2rad(settings.still_gyro_dps), 3.0 * float(np.quantile(g_rms, 0.05)))
+    # the gyroscope's own noise floor: its spread within the quietest windows (0.7 to 45 deg/s on
+    # cheap boards), not its offset, which a slow turn would add to
+    g_var = uniform_filter1d(gyro_rough**2, w, axis=0, mode="nearest") - uniform_filter1d(gyro_rough, w, axis=0, mode="nearest")**2
+    g_spread = np.sqrt(np.maximum(g_var, 0.0).sum(axis=1))
+    gyro_lim = max(np.deg2rad(settings.still_gyro_dps), 3.0 * float(np.quantile(g_spread, 0.05)))
     amag = np.linalg.norm(acc_sf_mps2, axis=1)
     a_mean = uniform_filter1d(amag, w, mode="nearest")
     a_var = uniform_filter1d(amag**2, w, mode="nearest") - a_mean**2
@@ -287,6 +290,15 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     gain = np.where(still, settings.tilt_gain_still_per_s, settings.tilt_gain_per_s)
     # trust the accelerometer less when the specific force is far from 1 g (impacts, jumps)
     gain = gain * (np.abs(amag - grav) < 0.5 * G0_MPS2)
+    # across a long gap both sensors were interpolated: coast, then re-converge quickly on the
+    # far side (each pass runs into the gap from one side)
+    d = np.diff(np.concatenate([[1], s.valid.astype(np.int8), [1]]))
+    k = int(0.5 * s.fs_hz)
+    for a, b in zip(np.flatnonzero(d == -1), np.flatnonzero(d == 1)):
+        if b - a > 0.35 * s.fs_hz:
+            gain[a:b] = 0.0
+            gain[b:b + k] = np.maximum(gain[b:b + k], 4.0)
+            gain[max(0, a - k):a] = np.maximum(gain[max(0, a - k):a], 4.0)
     first = periods[0] if periods else (0, min(n, int(s.fs_hz)))
     q0 = quat_from_up(np.mean(acc[first[0]:first[1]], axis=0))
     q_f = _mahony(gyro, acc, dt, gain, q0)

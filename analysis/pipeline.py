@@ -133,18 +133,47 @@ def _bar_metrics(track: BarTrack, w: RepWindow) -> tuple[RepResult, np.ndarray]:
     rom = float(z1 - z0)
     i0, i1 = w.i_start, w.i_end
     drift, horizontal = horizontal_drift(track, max(i0 - 1, 0), i1)
-    quality = []
-    if not track.valid[max(i0 - 1, 0):i1 + 1].all():
-        quality.append("data gap during the concentric phase: velocity and range of motion are uncertain")
+    quality: list[str] = []
+    grade, unc = "good", BASE_MV_UNCERTAINTY_MPS
+    lost_s = float(np.count_nonzero(~track.valid[max(i0 - 1, 0):i1 + 1])) / track.fs_hz
+    if track.fs_hz < LOW_RATE_HZ:
+        grade, unc = "fair", unc * LOW_RATE_HZ / track.fs_hz
+        quality.append(f"{track.fs_hz:.0f} distinct samples per second: velocity is less exact")
+    if w.broken_by_gap:
+        grade = "poor"
+        quality.append("a long data gap inside the concentric phase: the rep is counted, its velocity and "
+                       "range of motion are unknown")
+    elif lost_s > 0:
+        grade = "fair"
+        unc = float(np.hypot(unc, GAP_MV_UNCERTAINTY_MPS_PER_S * lost_s))
+        quality.append(f"{lost_s:.2f} s of data lost inside the concentric phase (bridged): velocity "
+                       f"± {unc:.2f} m/s")
+    mv = rom / dur if dur > 0 else float("nan")
+    if grade != "poor" and not (PLAUSIBLE_MV_MPS[0] <= mv <= PLAUSIBLE_MV_MPS[1] and
+                                PLAUSIBLE_ROM_M[0] <= rom <= PLAUSIBLE_ROM_M[1]):
+        grade = "poor"
+        quality.append(f"implausible measurement ({mv:.2f} m/s over {rom:.2f} m) withheld: the rep is counted")
+    if grade == "poor":
+        mv = rom = drift = float("nan")
+        unc = None
     rep = RepResult(
         set=w.set_no, rep=w.rep_no, concentric_start_s=w.concentric_start_s,
         concentric_end_s=w.concentric_end_s, peak_velocity_time_s=w.peak_velocity_s,
         eccentric_start_s=w.eccentric_start_s, eccentric_end_s=w.eccentric_end_s,
-        lockout_end_s=w.lockout_end_s, setup_start_s=w.setup_start_s, mean_velocity_mps=rom / dur if dur > 0 else float("nan"),
-        peak_velocity_mps=float(v[i0:i1 + 1].max()), rom_m=rom,
+        lockout_end_s=w.lockout_end_s, setup_start_s=w.setup_start_s, mean_velocity_mps=mv,
+        peak_velocity_mps=float(v[i0:i1 + 1].max()) if grade != "poor" else float("nan"), rom_m=rom,
         time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
-        quality=quality)
+        quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=unc)
     return rep, _sagittal_path(track, max(i0 - 1, 0), i1, horizontal)
+
+
+# Honest numbers (issue: real recordings). The base figure is the bench's RMSE on commodity data
+# without gaps; a bridged gap adds error in proportion to its length (measured on the simulator).
+BASE_MV_UNCERTAINTY_MPS = 0.03
+GAP_MV_UNCERTAINTY_MPS_PER_S = 0.3
+LOW_RATE_HZ = 30.0
+PLAUSIBLE_MV_MPS = (0.05, 2.0)  # no barbell lift's mean concentric velocity is outside this
+PLAUSIBLE_ROM_M = (0.05, 1.1)
 
 
 def _sagittal_path(track: BarTrack, i0: int, i1: int, p: np.ndarray) -> np.ndarray:
@@ -171,7 +200,8 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
     rep.peak_trunk_inclination_deg = float(inc.max())
     z = track.pos_z_wf_m[w.i_start:w.i_end + 1]
     frac = th["hips_rise_early"]["early_fraction"]
-    early = (z - z[0]) <= frac * max(rep.rom_m, 1e-6)
+    rom = rep.rom_m if np.isfinite(rep.rom_m) else float(z[-1] - z[0])
+    early = (z - z[0]) <= frac * max(rom, 1e-6)
     inc0 = float(np.interp(w.concentric_start_s, t_lum, incl))
     rep.hip_rise_deg = float(max(inc[early].max() if early.any() else inc0, inc0) - inc0)
     lock_end = min(w.lockout_end_s, w.concentric_end_s + 1.5)
@@ -203,10 +233,13 @@ def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads:
         for r in rs:
             for f in r.flags:
                 counts[f.name] = counts.get(f.name, 0) + 1
+        known = np.isfinite(mv)
         sets.append(SetResult(set=s, n_reps=len(rs), start_s=rs[0].concentric_start_s,
-                              end_s=rs[-1].concentric_end_s, best_mean_velocity_mps=float(np.nanmax(mv)),
-                              mean_of_mean_velocity_mps=float(np.nanmean(mv)),
-                              last_rep_velocity_loss_pct=float(vl[-1]), max_velocity_loss_pct=float(np.nanmax(vl)),
+                              end_s=rs[-1].concentric_end_s,
+                              best_mean_velocity_mps=float(mv[known].max()) if known.any() else float("nan"),
+                              mean_of_mean_velocity_mps=float(mv[known].mean()) if known.any() else float("nan"),
+                              last_rep_velocity_loss_pct=float(vl[-1]),
+                              max_velocity_loss_pct=float(np.max(vl[known])) if known.any() else float("nan"),
                               load_kg=loads.get(s), flag_counts=counts))
     return sets
 

@@ -43,6 +43,10 @@ class RepResult:
     lockout_lumbar_extension_deg: float | None = None
     flags: list[FlagResult] = field(default_factory=list)
     quality: list[str] = field(default_factory=list)
+    # "good": clean data through the concentric phase; "fair": estimated through a short gap or
+    # at a low sample rate (see the uncertainty); "poor": counted, velocity and ROM withheld
+    quality_grade: str = "good"
+    mean_velocity_uncertainty_mps: float | None = None
 
     @property
     def flag_names(self) -> list[str]:
@@ -88,12 +92,26 @@ class SessionResult:
     timing: dict[str, float] = field(default_factory=dict)
     series: Any = None  # time series for plots (not serialised)
 
+    @property
+    def quality_grade(self) -> str:
+        """The session's grade: "good" when at least 80 % of reps are good and none withheld,
+        "poor" when half or more are poor, else "fair" (and "none" without reps)."""
+        if not self.reps:
+            return "none"
+        grades = [r.quality_grade for r in self.reps]
+        if grades.count("poor") * 2 >= len(grades):
+            return "poor"
+        if grades.count("good") >= 0.8 * len(grades) and "poor" not in grades:
+            return "good"
+        return "fair"
+
     def to_dict(self) -> dict:
         d = {
             "schema_version": SCHEMA_VERSION,
             "exercise": self.exercise,
             "source": self.source,
             "thresholds_version": self.thresholds_version,
+            "quality_grade": self.quality_grade,
             "reps": [_rep_dict(r) for r in self.reps],
             "sets": [asdict(s) for s in self.sets],
             "warnings": list(self.warnings),

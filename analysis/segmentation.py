@@ -38,12 +38,17 @@ class RepWindow:
     setup_start_s: float | None
     i_start: int
     i_end: int
+    broken_by_gap: bool = False  # a long data gap inside: counted, but velocity and ROM unknown
 
 
-def _extrema(pos: np.ndarray, swing_m: float) -> list[tuple[int, int]]:
-    """Alternating (index, +1 high / -1 low) extrema, plus the ends of the recording."""
-    idx, kind = extrema(pos, swing_m)
-    seq = list(zip(idx.tolist(), kind.tolist()))
+def _extrema(pos: np.ndarray, swing_m: float, track: BarTrack | None = None) -> list[tuple[int, int]]:
+    """Alternating (index, +1 high / -1 low) extrema, plus the ends of the recording: the
+    track's turnarounds when it has them, else those of `pos`."""
+    if track is not None and track.strokes_idx is not None and len(track.strokes_idx):
+        idx, kind = track.strokes_idx, track.strokes_kind
+    else:
+        idx, kind = extrema(pos, swing_m)
+    seq = list(zip(np.asarray(idx).tolist(), np.asarray(kind).tolist()))
     if seq:
         if seq[0][0] != 0:
             seq.insert(0, (0, -seq[0][1]))
@@ -124,19 +129,32 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
               eps_mps: float = 0.006) -> list[RepWindow]:
     t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
     min_rom = settings.min_rom_bench_m if exercise == "bench_press" else settings.min_rom_m
-    seq = _extrema(z, 0.04)
+    seq = _extrema(z, 0.04, track)
+    gap = track.long_gap if track.long_gap is not None else np.zeros(len(z), bool)
+    px = track.proxy_pos_m if track.proxy_pos_m is not None else z
+    # the set's typical stroke, on the proxy: a stroke that a long gap broke is judged by it
+    swings = [px[seq[k + 1][0]] - px[seq[k][0]] for k in range(len(seq) - 1)
+              if seq[k][1] == -1 and seq[k + 1][1] == 1 and not gap[seq[k][0]:seq[k + 1][0] + 1].any()
+              and min_rom <= z[seq[k + 1][0]] - z[seq[k][0]] <= settings.max_rom_m]
+    typical = float(np.median(swings)) if swings else np.inf
     reps: list[tuple] = []
     for k in range(len(seq) - 1):
         (i_lo, tlo), (i_hi, thi) = seq[k], seq[k + 1]
         if tlo != -1 or thi != 1:
             continue
+        broken = bool(gap[i_lo:i_hi + 1].any())
         rom = z[i_hi] - z[i_lo]
-        if rom < min_rom or rom > settings.max_rom_m:
+        if broken:
+            if px[i_hi] - px[i_lo] < 0.6 * typical:
+                continue
+        elif rom < min_rom or rom > settings.max_rom_m:
             continue
         i_pk = i_lo + int(np.argmax(v[i_lo:i_hi + 1]))
-        if v[i_pk] < settings.min_peak_velocity_mps:
+        if v[i_pk] < settings.min_peak_velocity_mps and not broken:
             continue
         t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps)
+        if broken:
+            t_s, t_e = float(t[i_lo]), float(t[i_hi])
         if t_e - t_s < 0.1:
             continue
         ecc = None
@@ -147,13 +165,17 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             down = np.flatnonzero(v[i_top:i_lo + 1] < -eps_mps)
             if down.size:
                 ecc = (float(t[i_top + down[0]]), float(t[min(i_top + down[-1] + 1, len(t) - 1)]), depth)
-        if exercise in ECCENTRIC_FIRST:
+        # a recording that starts with the bar at the bottom (on the chest, in the hole) shows a
+        # first rep without its descent; only a Romanian deadlift's first rise (the pick-up from
+        # the floor) is never a rep
+        opens_recording = k <= 1 and exercise in ("squat", "bench_press")
+        if exercise in ECCENTRIC_FIRST and not broken and not opens_recording:
             if ecc is None or ecc[2] < 0.5 * rom or t_s - ecc[1] > settings.eccentric_first_window_s:
                 continue
-        reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k))
+        reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
     out: list[RepWindow] = []
     set_no, rep_no, prev_end = 0, 0, -np.inf
-    for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k) in enumerate(reps):
+    for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken) in enumerate(reps):
         if t_s - prev_end > settings.set_gap_s:
             set_no += 1
             rep_no = 0
@@ -177,6 +199,6 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             # setup: from when the bar came to rest on the floor (end of the previous lowering)
             setup = ecc[1] if ecc and ecc[1] < t_s else None
         out.append(RepWindow(set_no, rep_no, t_s, t_e, float(t[i_pk]), e0, e1, lock_end, setup,
-                             int(np.searchsorted(t, t_s)), int(min(np.searchsorted(t, t_e), len(t) - 1))))
+                             int(np.searchsorted(t, t_s)), int(min(np.searchsorted(t, t_e), len(t) - 1)), broken))
         prev_end = t_e
     return out

@@ -89,20 +89,27 @@ def print_table(result, file=None) -> None:
     from rich.table import Table
 
     console = Console(file=file or sys.stdout, width=140)
-    t = Table(title=f"{result.exercise.replace('_', ' ')}: {len(result.reps)} reps in {len(result.sets)} set(s)")
+    t = Table(title=f"{result.exercise.replace('_', ' ')}: {len(result.reps)} reps in {len(result.sets)} set(s), "
+                    f"data quality {result.quality_grade}")
     for col, just in (("set", "right"), ("rep", "right"), ("MV m/s", "right"), ("PV m/s", "right"),
                       ("ROM m", "right"), ("VL %", "right"), ("flex °", "right"), ("incl °", "right"),
-                      ("flags", "left")):
+                      ("quality", "left"), ("flags", "left")):
         t.add_column(col, justify=just)
 
     def f(v, nd=2):
-        return "–" if v is None else f"{v:.{nd}f}"
+        return "–" if v is None or v != v else f"{v:.{nd}f}"
 
     for r in result.reps:
-        t.add_row(str(r.set), str(r.rep), f(r.mean_velocity_mps), f(r.peak_velocity_mps), f(r.rom_m),
+        mv = f(r.mean_velocity_mps)
+        if r.quality_grade == "fair" and r.mean_velocity_uncertainty_mps is not None and mv != "–":
+            mv += f" ±{r.mean_velocity_uncertainty_mps:.2f}"
+        t.add_row(str(r.set), str(r.rep), mv, f(r.peak_velocity_mps), f(r.rom_m),
                   f(r.velocity_loss_pct, 0), f(r.peak_lumbar_flexion_deg, 1), f(r.peak_trunk_inclination_deg, 1),
-                  ", ".join(r.flag_names) or "ok")
+                  r.quality_grade, ", ".join(r.flag_names) or "ok")
     console.print(t)
+    for r in result.reps:
+        if r.quality_grade == "poor":
+            console.print(f"  set {r.set} rep {r.rep}: {'; '.join(r.quality)}", highlight=False)
     for r in result.reps:
         for fl in r.flags:
             console.print(f"  set {r.set} rep {r.rep} [bold]{fl.name}[/bold]: {fl.explanation} Cue: {fl.cue}",

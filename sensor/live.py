@@ -121,8 +121,10 @@ class LiveAnalyzer:
                 self._set_best = 0.0
                 self._first_flex = r.peak_lumbar_flexion_deg
             self._rep_no += 1
-            self._set_best = max(self._set_best, r.mean_velocity_mps)
-            vl = 100.0 * (self._set_best - r.mean_velocity_mps) / self._set_best
+            if np.isfinite(r.mean_velocity_mps):
+                self._set_best = max(self._set_best, r.mean_velocity_mps)
+            vl = (100.0 * (self._set_best - r.mean_velocity_mps) / self._set_best
+                  if self._set_best > 0 and np.isfinite(r.mean_velocity_mps) else float("nan"))
             r.set, r.rep, r.velocity_loss_pct = self._set_no, self._rep_no, vl
             if self._first_flex is not None and r.peak_lumbar_flexion_deg is not None:
                 r.lumbar_flexion_rise_deg = r.peak_lumbar_flexion_deg - self._first_flex

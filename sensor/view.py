@@ -46,16 +46,21 @@ class LiveView:
         r = live.result
         flex = "–" if r.peak_lumbar_flexion_deg is None else f"{r.peak_lumbar_flexion_deg:.0f}°"
         incl = "–" if r.peak_trunk_inclination_deg is None else f"{r.peak_trunk_inclination_deg:.0f}°"
-        self.console.print(big(f"{r.mean_velocity_mps:.2f}"), style="bold green" if not r.flags else "bold red",
-                           highlight=False)
-        self.console.print(f"[bold]set {live.set} rep {live.rep}[/bold]  {r.mean_velocity_mps:.2f} m/s mean, "
-                           f"{r.peak_velocity_mps:.2f} peak, loss {live.velocity_loss_pct:.0f} %, "
-                           f"lumbar flexion {flex}, trunk {incl}", highlight=False)
+        known = r.mean_velocity_mps == r.mean_velocity_mps
+        self.console.print(big(f"{r.mean_velocity_mps:.2f}" if known else "--"),
+                           style="bold green" if not r.flags else "bold red", highlight=False)
+        if known:
+            self.console.print(f"[bold]set {live.set} rep {live.rep}[/bold]  {r.mean_velocity_mps:.2f} m/s mean, "
+                               f"{r.peak_velocity_mps:.2f} peak, loss {live.velocity_loss_pct:.0f} %, "
+                               f"lumbar flexion {flex}, trunk {incl}, data {r.quality_grade}", highlight=False)
+        else:
+            self.console.print(f"[bold]set {live.set} rep {live.rep}[/bold]  counted; velocity unknown "
+                               f"({'; '.join(r.quality)})", highlight=False)
         ring = False
         for f in r.flags:
             self.console.print(f"  [bold red]{f.name}[/bold red]: {f.cue}", highlight=False)
             ring = True
-        if live.velocity_loss_pct >= self.vl_threshold_pct and self._vl_warned_set != live.set:
+        if live.velocity_loss_pct == live.velocity_loss_pct and live.velocity_loss_pct >= self.vl_threshold_pct and self._vl_warned_set != live.set:
             self._vl_warned_set = live.set
             self.console.print(f"  [bold yellow]velocity loss {live.velocity_loss_pct:.0f} % reached the "
                                f"{self.vl_threshold_pct:.0f} % threshold: consider ending the set[/bold yellow]")

@@ -12,7 +12,9 @@ HEADER = "time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps\n"
 
 
 def _csv(path, n=200, scale=1.0, header=HEADER):
-    rows = [f"{i / 100:.3f},{0.01 * scale:.4f},{0.02 * scale:.4f},{1.0 * scale:.4f},0.1,0.2,0.3" for i in range(n)]
+    # a sensor at rest: the last digits change from sample to sample, as a real IMU's do
+    rows = [f"{i / 100:.3f},{(0.01 + 1e-4 * (i % 5)) * scale:.4f},{0.02 * scale:.4f},{1.0 * scale:.4f},"
+            f"{0.1 + 0.01 * (i % 7):.2f},0.2,0.3" for i in range(n)]
     path.write_text(header + "\n".join(rows) + "\n")
     return path
 
@@ -92,10 +94,36 @@ def test_session_json_problems(tmp_path):
 
 
 def test_bom_semicolons_crlf_extra_columns_and_milliseconds(tmp_path):
-    rows = [f"{i * 10};0.01;0.02;1.0;0.1;0.2;0.3;45.0" for i in range(200)]
+    rows = [f"{i * 10};{0.01 + 1e-4 * (i % 5):.4f};0.02;1.0;{0.1 + 0.01 * (i % 7):.2f};0.2;0.3;45.0" for i in range(200)]
     text = "\ufefftime_ms;acc_x_g;acc_y_g;acc_z_g;gyro_x_dps;gyro_y_dps;gyro_z_dps;mag_x_uT\r\n" + "\r\n".join(rows) + "\r\n"
     p = tmp_path / "a.csv"
     p.write_bytes(text.encode("utf-8"))
     s, w = read_imu_csv(p)
     assert len(s) == 200 and s.t_s[1] == pytest.approx(0.01)
     assert s.acc_sf_mps2[0, 2] == pytest.approx(9.80665) and w == []
+
+
+def test_held_samples_resent_with_new_stamps_are_collapsed(tmp_path):
+    """A sender that re-sends the held sample gives rows that repeat all six values under new
+    stamps: they are one sample, not several (counted, with a warning). A row whose accelerometer
+    repeats while the gyroscope changed has a stale accelerometer value: interpolated."""
+    lines, truth_t = [], []
+    for i in range(100):
+        t = i * 0.02
+        acc = f"{0.01 * np.sin(i):.5f},0.02,{1.0 + 0.01 * np.cos(i):.5f}"
+        gyro = f"{5 * np.sin(0.3 * i):.3f},0.2,0.3"
+        lines.append(f"{t:.4f},{acc},{gyro}")
+        truth_t.append(t)
+        if i % 3 == 0:  # the same sample sent again 7 ms later
+            lines.append(f"{t + 0.007:.4f},{acc},{gyro}")
+    # sample 50: the accelerometer was read before it updated (stale), the gyroscope after
+    parts = lines[50 + 50 // 3 + 1].split(",")
+    prev = lines[50 + 50 // 3].split(",")
+    lines[50 + 50 // 3 + 1] = ",".join([parts[0], *prev[1:4], *parts[4:]])
+    p = tmp_path / "a.csv"
+    p.write_text(HEADER + "\n".join(lines) + "\n")
+    s, w = read_imu_csv(p)
+    assert len(s) == 100
+    assert s.t_s == pytest.approx(np.asarray(truth_t), abs=1e-9)
+    assert any("34 row(s) that repeat" in x for x in w)
+    assert any("1 row(s) repeat the accelerometer" in x for x in w)
