@@ -187,7 +187,7 @@ def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: flo
     out = still.copy()
     d = np.diff(np.concatenate([[0], still.astype(np.int8), [0]]))
     for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-        if np.max(np.abs(vel_bp[a:b])) > max_speed_mps:
+        if np.median(np.abs(vel_bp[a:b])) > max_speed_mps:  # the median: the filter smears the edges
             out[a:b] = False
     return out
 
@@ -197,8 +197,12 @@ def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float
     """Local g as the accelerometer measures it: from still periods when there are any (already
     in `att.gravity_mps2`), else the running mean of the vertical specific force over several rep
     periods, over the samples that were received (not what was interpolated across gaps)."""
-    if att.n_still_periods:
-        return np.asarray(att.gravity_mps2, float)
+    if att.n_still_periods:  # the same quantity at rest: consistent whatever the vertical's estimate
+        d = np.diff(np.concatenate([[0], (att.still & valid).astype(np.int8), [0]]))
+        runs = [(a, b) for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)) if b - a >= 0.4 * fs_hz]
+        if runs:
+            centres = [0.5 * (a + b - 1) for a, b in runs]
+            return np.interp(np.arange(len(f_up)), centres, [float(np.mean(f_up[a:b])) for a, b in runs])
     w = max(1, int(min(len(f_up), max(4.0 * period_s, 8.0) * fs_hz)))
     num = uniform_filter1d(np.where(valid, f_up, 0.0), w, mode="nearest")
     den = uniform_filter1d(valid.astype(float), w, mode="nearest")
