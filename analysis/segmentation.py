@@ -173,6 +173,11 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             if ecc is None or ecc[2] < 0.5 * rom or t_s - ecc[1] > settings.eccentric_first_window_s:
                 continue
         reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
+    # a stroke broken by a gap is a rep only in the rhythm of the set: a measured rep within one
+    # and a half rep periods before or after it
+    starts = np.array([r[3] for r in reps if not r[7]])
+    reach = 1.6 * track.period_s
+    reps = [r for r in reps if not r[7] or (len(starts) and np.min(np.abs(starts - r[3])) <= reach)]
     out: list[RepWindow] = []
     set_no, rep_no, prev_end = 0, 0, -np.inf
     for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken) in enumerate(reps):
