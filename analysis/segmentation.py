@@ -104,11 +104,11 @@ def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: 
 
     The bar is never perfectly still at the floor or at lockout: it sways a few millimetres, so
     velocity near zero is not zero and a crossing of a small threshold can fall seconds late.
-    The flanks of the stroke are clear of sway: velocity crosses 40 %, 20 % and 10 % of the peak
+    The flanks of the stroke are clear of sway: velocity crosses 20 %, 10 % and 5 % of the peak
     there, and the zero is extrapolated from those crossings (`_extrapolate_to_rest`). `eps` is a
     floor under the lowest level for very slow reps."""
     vpk = float(v[i_pk])
-    lv = max(0.1 * vpk, eps)
+    lv = max(0.05 * vpk, eps)
     bounds = []
     for forward, lo, hi in ((False, i_lo, i_pk), (True, i_pk, i_hi)):
         t1 = _level_time(t, v, lo, hi, lv, forward)
