@@ -45,7 +45,8 @@ class CleanReport:
     n_stale: int = 0  # rows where one of the two sensors repeated its value while the other changed
 
 
-def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray) -> tuple[ImuStream, CleanReport]:
+def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray,
+                  collapse_repeats: bool = True) -> tuple[ImuStream, CleanReport]:
     """Sort by time and collapse repeated rows.
 
     A row that repeats the previous row's six values is the same sample sent again (a sender that
@@ -54,7 +55,9 @@ def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray) -> tuple[I
     arrival, not its sampling. Distinct values under one stamp are a BLE batch and are kept.
     A row whose accelerometer repeats while its gyroscope changed (the two are read at different
     instants) has a stale accelerometer value: it is replaced by interpolation in time, and the
-    same for a stale gyroscope."""
+    same for a stale gyroscope. Samples stamped by the sensor's own counter
+    (`collapse_repeats=False`) are distinct whatever their values; only a repeated stamp with the
+    same values is dropped."""
     n_in = len(t_s)
     n_ooo = int(np.count_nonzero(np.diff(t_s) < 0))
     order = np.argsort(t_s, kind="stable")
@@ -64,6 +67,8 @@ def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray) -> tuple[I
         same_a = np.r_[False, np.all(a[1:] == a[:-1], axis=1)]
         same_g = np.r_[False, np.all(g[1:] == g[:-1], axis=1)]
         keep = ~(same_a & same_g)
+        if not collapse_repeats:
+            keep |= np.r_[True, np.diff(t) != 0]
         t, a, g = t[keep], a[keep].copy(), g[keep].copy()
         stale_a, stale_g = (same_a & ~same_g)[keep], (same_g & ~same_a)[keep]
         n_stale = int(stale_a.sum() + stale_g.sum())

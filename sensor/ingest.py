@@ -77,7 +77,8 @@ class Ingest:
             t = np.concatenate(parts[0])
             if not buf.host_timed:
                 t = to_session_clock(t, np.asarray(buf.sync))
-            stream, rep = clean_samples(t, np.concatenate(parts[1]), np.concatenate(parts[2]))
+            stream, rep = clean_samples(t, np.concatenate(parts[1]), np.concatenate(parts[2]),
+                                        collapse_repeats=buf.host_timed)
             if rep.n_duplicates:
                 warnings.append(f"{buf.role}: dropped {rep.n_duplicates} duplicated sample(s)")
             if rep.n_stale:
