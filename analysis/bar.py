@@ -1,20 +1,22 @@
 """Bar vertical acceleration, velocity and position from a bar-mounted IMU.
 
-Nothing here needs the bar to rest. A barbell moves almost only vertically, so the specific force
-the sensor measures points along the vertical, and its magnitude is gravity plus the vertical
-acceleration, to second order in the small horizontal part (0.3 m/s² sideways changes it by
-0.005 m/s²). `|f| - g` is thus the vertical acceleration whatever the sensor's attitude, roll or
-gyroscope offset. The local `g` is the mean of `|f|` over still periods when there are any, else
-its running mean over several rep cycles (over a cycle that starts and ends at the same speed,
-mean vertical acceleration is zero).
+Nothing here needs the bar to rest. Vertical acceleration is the specific force along the vertical
+minus the local g: projected on the estimated up when the attitude is good, else its magnitude (a
+barbell moves almost only vertically, so |f| is g plus the vertical acceleration to second order
+in the small horizontal part, whatever the attitude, roll or gyroscope offset). The local g is the
+same quantity averaged over still periods when there are any, else its running mean over several
+rep cycles (over a cycle that starts and ends at the same speed, mean vertical acceleration is
+zero).
 
 Integrating it drifts, so velocity is pinned to zero where the bar is known to be stationary
 ("anchors"):
 
 * turnaround points: the lowest and highest points of every stroke, where vertical velocity is
   zero by definition. A band-passed double integral (drift removed over one rep period, the
-  period taken from the autocorrelation of the set) finds them first; they are then refined twice
-  on the anchored position itself. Touch-and-go sets and swaying lockouts need nothing more;
+  period taken from the autocorrelation of the set) finds them first; each is then moved to the
+  zero crossing of the velocity integrated between its neighbours only (`refine_turnarounds`).
+  Touch-and-go sets need nothing more;
+* one point in the middle of every hold where the bar sways but does not travel (a lockout);
 * still periods (the bar rests on the floor or in the rack), where there are any.
 
 Between anchors the integration error is removed as a piecewise-linear function of time, which is
@@ -32,11 +34,9 @@ from numba import njit
 from scipy.ndimage import uniform_filter1d
 
 from analysis.imu import FloatArray
-from analysis.orientation import Attitude, rotate_to_world
-from analysis.timebase import UniformStream
-
-G0 = 9.80665
-MAX_BRIDGE_S = 0.35  # gaps up to this long are integrated through (acceleration interpolated)
+from analysis.orientation import Attitude, _runs, rotate_to_world
+from analysis.timebase import MAX_BRIDGE_S, UniformStream
+from analysis.units import G0_MPS2
 
 
 @dataclass(frozen=True)
@@ -68,21 +68,14 @@ def _pieces(valid: np.ndarray | None, n: int, fs_hz: float, max_bridge_s: float)
     """Index ranges integrated as one: split at gaps longer than `max_bridge_s`."""
     if valid is None or valid.all():
         return [(0, n)]
-    d = np.diff(np.concatenate([[1], valid.astype(np.int8), [1]]))
-    g0, g1 = np.flatnonzero(d == -1), np.flatnonzero(d == 1)  # invalid runs [g0, g1)
-    long = (g1 - g0) > max_bridge_s * fs_hz
-    bounds = np.concatenate([[0], g0[long], [n]])
+    starts = [a for a, _ in _long_gap_runs(valid, fs_hz, max_bridge_s)]
+    bounds = [0, *starts, n]
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def _long_gaps(valid: np.ndarray, fs_hz: float, max_bridge_s: float) -> np.ndarray:
-    """Mask of the samples inside gaps longer than `max_bridge_s`."""
-    out = np.zeros(len(valid), bool)
-    d = np.diff(np.concatenate([[1], valid.astype(np.int8), [1]]))
-    for a, b in zip(np.flatnonzero(d == -1), np.flatnonzero(d == 1)):
-        if b - a > max_bridge_s * fs_hz:
-            out[a:b] = True
-    return out
+def _long_gap_runs(valid: np.ndarray, fs_hz: float, max_bridge_s: float) -> list[tuple[int, int]]:
+    """Half-open index ranges of the gaps longer than `max_bridge_s`."""
+    return [(a, b) for a, b in _runs(~valid) if b - a > max_bridge_s * fs_hz]
 
 
 def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
@@ -146,10 +139,6 @@ def band_passed(acc_z: np.ndarray, fs_hz: float, period_s: float) -> tuple[np.nd
     return v, _highpass_box(_cumtrapz(v, dt), w)
 
 
-def position_proxy(acc_z: np.ndarray, fs_hz: float, period_s: float) -> np.ndarray:
-    return band_passed(acc_z, fs_hz, period_s)[1]
-
-
 def vertical_specific_force(acc_sf: np.ndarray, up_sf: np.ndarray, fs_hz: float,
                             max_tilt_err_deg: float = 2.0) -> np.ndarray:
     """Specific force along the vertical: projected on the estimated up when the attitude is
@@ -176,17 +165,14 @@ def held_anchors(acc_z: np.ndarray, vel_bp: np.ndarray, still: np.ndarray, fs_hz
     w = max(3, int(0.25 * fs_hz))
     quiet = (np.abs(vel_bp) < max_speed_mps) & (uniform_filter1d(np.abs(acc_z), w, mode="nearest") < max_acc_mps2)
     quiet &= ~still
-    d = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
-    out = [(a + b) // 2 for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)) if b - a >= min_s * fs_hz]
-    return np.asarray(out, dtype=np.int64)
+    return np.asarray([(a + b) // 2 for a, b in _runs(quiet) if b - a >= min_s * fs_hz], dtype=np.int64)
 
 
 def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: float = 0.12) -> np.ndarray:
     """A rest is where the bar does not move: a steady descent looks still to an accelerometer
     and a gyroscope, but not to the band-passed velocity."""
     out = still.copy()
-    d = np.diff(np.concatenate([[0], still.astype(np.int8), [0]]))
-    for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+    for a, b in _runs(still):
         if np.median(np.abs(vel_bp[a:b])) > max_speed_mps:  # the median: the filter smears the edges
             out[a:b] = False
     return out
@@ -194,19 +180,19 @@ def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: flo
 
 def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float,
                   valid: np.ndarray) -> np.ndarray:
-    """Local g as the accelerometer measures it: from still periods when there are any (already
-    in `att.gravity_mps2`), else the running mean of the vertical specific force over several rep
-    periods, over the samples that were received (not what was interpolated across gaps)."""
-    if att.n_still_periods:  # the same quantity at rest: consistent whatever the vertical's estimate
-        d = np.diff(np.concatenate([[0], (att.still & valid).astype(np.int8), [0]]))
-        runs = [(a, b) for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)) if b - a >= 0.4 * fs_hz]
+    """Local g as the accelerometer measures it: the mean of the same vertical specific force over
+    the still periods when there are any (consistent whatever the vertical's estimate), else its
+    running mean over several rep periods, over the samples that were received (not what was
+    interpolated across gaps)."""
+    if att.n_still_periods:
+        runs = [(a, b) for a, b in _runs(att.still & valid) if b - a >= 0.4 * fs_hz]
         if runs:
             centres = [0.5 * (a + b - 1) for a, b in runs]
             return np.interp(np.arange(len(f_up)), centres, [float(np.mean(f_up[a:b])) for a, b in runs])
     w = max(1, int(min(len(f_up), max(4.0 * period_s, 8.0) * fs_hz)))
     num = uniform_filter1d(np.where(valid, f_up, 0.0), w, mode="nearest")
     den = uniform_filter1d(valid.astype(float), w, mode="nearest")
-    return np.where(den > 0.05, num / np.maximum(den, 1e-9), float(np.median(f_up[valid])) if valid.any() else G0)
+    return np.where(den > 0.05, num / np.maximum(den, 1e-9), float(np.median(f_up[valid])) if valid.any() else G0_MPS2)
 
 
 @njit(cache=True, nogil=True)
@@ -373,7 +359,11 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     first = f_up - np.asarray(att.gravity_mps2, float) if att.n_still_periods else f_up - np.median(f_up)
     period = rep_period(np.where(s.valid, first, 0.0), s.fs_hz)
     acc_up = f_up - gravity_level(f_up, att, s.fs_hz, period, s.valid)
-    long_gap = _long_gaps(s.valid, s.fs_hz, MAX_BRIDGE_S)
+    long_gap = np.zeros(len(acc_up), bool)
+    broken = np.zeros(len(acc_up), np.int64)  # how many long gaps lie before each sample
+    for a, b in _long_gap_runs(s.valid, s.fs_hz, MAX_BRIDGE_S):
+        long_gap[a:b] = True
+        broken[a:] += 1
     acc_up[long_gap] = 0.0  # across a long gap nothing is known
     vel_bp, pos_bp = band_passed(acc_up, s.fs_hz, period)
     still = confirm_rests(acc_up, _drop_moving_rests(att.still, vel_bp), s.fs_hz, valid=s.valid)
@@ -384,9 +374,6 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     moving = ~still[strokes]
     turn, kind = strokes[moving], strokes_kind[moving]  # a rest is already an anchor
     half = max(2, int(min(0.5, 0.3 * period) * s.fs_hz))
-    broken = np.zeros(len(acc_up), np.int64)
-    for a, _ in _pieces(s.valid, len(acc_up), s.fs_hz, MAX_BRIDGE_S)[1:]:
-        broken[a:] += 1
     for _ in range(3):
         new = refine_turnarounds(acc_up, s.fs_hz, turn, kind, still_idx, half, broken)
         if np.array_equal(new, turn):

@@ -22,7 +22,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from analysis.config import PipelineSettings
 from analysis.imu import FloatArray
-from analysis.timebase import UniformStream
+from analysis.timebase import MAX_BRIDGE_S, UniformStream
 from analysis.units import G0_MPS2
 
 
@@ -292,10 +292,9 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     gain = gain * (np.abs(amag - grav) < 0.5 * G0_MPS2)
     # across a long gap both sensors were interpolated: coast, then re-converge quickly on the
     # far side (each pass runs into the gap from one side)
-    d = np.diff(np.concatenate([[1], s.valid.astype(np.int8), [1]]))
     k = int(0.5 * s.fs_hz)
-    for a, b in zip(np.flatnonzero(d == -1), np.flatnonzero(d == 1)):
-        if b - a > 0.35 * s.fs_hz:
+    for a, b in _runs(~s.valid):
+        if b - a > MAX_BRIDGE_S * s.fs_hz:
             gain[a:b] = 0.0
             gain[b:b + k] = np.maximum(gain[b:b + k], 4.0)
             gain[max(0, a - k):a] = np.maximum(gain[max(0, a - k):a], 4.0)

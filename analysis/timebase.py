@@ -16,6 +16,9 @@ import numpy as np
 from analysis.imu import FloatArray, ImuStream
 
 
+MAX_BRIDGE_S = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break
+
+
 @dataclass(frozen=True)
 class UniformStream:
     """Samples on a uniform grid t = t0_s + k / fs_hz. `valid` is False inside gaps (bridged
