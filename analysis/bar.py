@@ -326,13 +326,16 @@ def refine_turnarounds(acc: np.ndarray, fs_hz: float, turn: np.ndarray, kind: np
     neighbour across a long gap from being used."""
     V = _cumtrapz(acc, 1.0 / fs_hz)
     out = turn.copy()
-    all_idx = np.union1d(still_idx, turn)
     for k, (i, kd) in enumerate(zip(turn, kind)):
-        pos = int(np.searchsorted(all_idx, i))
-        if pos == 0 or pos + 1 >= len(all_idx) or all_idx[pos] != i:
+        # neighbours: the nearest anchor on either side, a still sample or a turnaround
+        before, after = int(np.searchsorted(still_idx, i)), int(np.searchsorted(still_idx, i, side="right"))
+        prev = ([int(still_idx[before - 1])] if before else []) + ([int(turn[k - 1])] if k else [])
+        nxt = ([int(still_idx[after])] if after < len(still_idx) else []) + \
+              ([int(turn[k + 1])] if k + 1 < len(turn) else [])
+        if not prev or not nxt:
             continue
-        p, q = int(all_idx[pos - 1]), int(all_idx[pos + 1])
-        if broken[p] != broken[q]:
+        p, q = max(prev), min(nxt)
+        if not p < i < q or broken[p] != broken[q]:
             continue
         a, b = max(p, i - half_window), min(q, i + half_window)
         if b - a < 2:
@@ -368,7 +371,8 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     vel_bp, pos_bp = band_passed(acc_up, s.fs_hz, period)
     still = confirm_rests(acc_up, _drop_moving_rests(att.still, vel_bp), s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
-    still_idx = np.union1d(np.flatnonzero(still), held_anchors(acc_up, vel_bp, still, s.fs_hz))
+    # sorted; held anchors lie outside the still samples, so no index repeats
+    still_idx = np.sort(np.concatenate([np.flatnonzero(still), held_anchors(acc_up, vel_bp, still, s.fs_hz)]))
     # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored position
     strokes, strokes_kind = extrema(pos_bp, 0.5 * prominence_m)
     moving = ~still[strokes]
@@ -379,7 +383,7 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
         if np.array_equal(new, turn):
             break
         turn = new
-    vel = anchored_velocity(acc_up, s.fs_hz, np.union1d(still_idx, turn), s.valid)
+    vel = anchored_velocity(acc_up, s.fs_hz, np.sort(np.concatenate([still_idx, turn])), s.valid)
     pos = _cumtrapz(vel, 1.0 / s.fs_hz)
     strokes = strokes.copy()
     strokes[moving] = turn

@@ -258,7 +258,8 @@ def despike(x: np.ndarray, min_jump: float = np.deg2rad(20.0)) -> np.ndarray:
     bar changes smoothly at these rates."""
     if len(x) < 5:
         return x
-    med = np.median(np.stack([x[:-2], x[1:-1], x[2:]]), axis=0)
+    a, b, c = x[:-2], x[1:-1], x[2:]
+    med = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))  # median of three
     dev = x[1:-1] - med
     noise = 1.4826 * np.median(np.abs(np.diff(x, axis=0)), axis=0)
     spike = np.abs(dev) > np.maximum(6.0 * noise, min_jump)
