@@ -20,6 +20,7 @@ class Scores:
     fn: int = 0
     errors: dict[str, list[float]] = field(default_factory=dict)
     flags: dict[str, list[int]] = field(default_factory=dict)  # name -> [tp, fp, fn]
+    withheld: dict[str, int] = field(default_factory=dict)  # metric -> reps it was withheld on (NaN)
 
     def add(self, other: "Scores") -> None:
         self.tp += other.tp
@@ -27,6 +28,8 @@ class Scores:
         self.fn += other.fn
         for k, v in other.errors.items():
             self.errors.setdefault(k, []).extend(v)
+        for k, n in other.withheld.items():
+            self.withheld[k] = self.withheld.get(k, 0) + n
         for k, v in other.flags.items():
             acc = self.flags.setdefault(k, [0, 0, 0])
             for i in range(3):
@@ -93,6 +96,9 @@ def score(result: SessionResult, truth: list[dict]) -> Scores:
         for m in METRICS:
             tv, rv = t.get(m), getattr(r, m)
             if tv is None or rv is None or gap:
+                continue
+            if not np.isfinite(rv):  # withheld by the analysis as implausible: not an error, counted
+                s.withheld[m] = s.withheld.get(m, 0) + 1
                 continue
             s.errors.setdefault(m, []).append(float(rv) - float(tv))
         names = set(r.flag_names)

@@ -299,11 +299,16 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
             gain[a:b] = 0.0
             gain[b:b + k] = np.maximum(gain[b:b + k], 4.0)
             gain[max(0, a - k):a] = np.maximum(gain[max(0, a - k):a], 4.0)
-    first = periods[0] if periods else (0, min(n, int(s.fs_hz)))
-    q0 = quat_from_up(np.mean(acc[first[0]:first[1]], axis=0))
+    # a recording may start mid-set with the sensor anywhere: the first pass starts from the
+    # mean specific force of its first second and converges; the backward pass starts from
+    # where that one ended, and the forward pass is run again from where the backward one
+    # ended, so that neither pass is still converging at either end of the recording
+    q0 = quat_from_up(np.mean(acc[:min(n, max(1, int(s.fs_hz)))], axis=0))
+    rev_gyro, rev_acc, rev_gain = -gyro[::-1].copy(), acc[::-1].copy(), gain[::-1].copy()
     q_f = _mahony(gyro, acc, dt, gain, q0)
     # backward pass: time reversed, so rotation rates change sign
-    q_b = _mahony(-gyro[::-1].copy(), acc[::-1].copy(), dt, gain[::-1].copy(), q_f[-1].copy())[::-1]
+    q_b = _mahony(rev_gyro, rev_acc, dt, rev_gain, q_f[-1].copy())[::-1]
+    q_f = _mahony(gyro, acc, dt, gain, q_b[0].copy())
     up = up_from_quat(q_f) + up_from_quat(q_b)
     up /= np.linalg.norm(up, axis=1, keepdims=True)
     return Attitude(up_sf=up, quat_ws=q_f, still=still, gyro_bias_sf_rps=bias, gravity_mps2=grav,

@@ -133,10 +133,11 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     gap = track.long_gap if track.long_gap is not None else np.zeros(len(z), bool)
     px = track.proxy_pos_m if track.proxy_pos_m is not None else z
     # the set's typical stroke, on the proxy: a stroke that a long gap broke is judged by it
-    swings = [px[seq[k + 1][0]] - px[seq[k][0]] for k in range(len(seq) - 1)
-              if seq[k][1] == -1 and seq[k + 1][1] == 1 and not gap[seq[k][0]:seq[k + 1][0] + 1].any()
-              and min_rom <= z[seq[k + 1][0]] - z[seq[k][0]] <= settings.max_rom_m]
-    typical = float(np.median(swings)) if swings else np.inf
+    clean = [k for k in range(len(seq) - 1)
+             if seq[k][1] == -1 and seq[k + 1][1] == 1 and not gap[seq[k][0]:seq[k + 1][0] + 1].any()
+             and min_rom <= z[seq[k + 1][0]] - z[seq[k][0]] <= settings.max_rom_m]
+    typical = float(np.median([px[seq[k + 1][0]] - px[seq[k][0]] for k in clean])) if clean else np.inf
+    typical_rom = float(np.median([z[seq[k + 1][0]] - z[seq[k][0]] for k in clean])) if clean else np.inf
     reps: list[tuple] = []
     for k in range(len(seq) - 1):
         (i_lo, tlo), (i_hi, thi) = seq[k], seq[k + 1]
@@ -144,17 +145,19 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             continue
         broken = bool(gap[i_lo:i_hi + 1].any())
         rom = z[i_hi] - z[i_lo]
-        if broken:
-            if px[i_hi] - px[i_lo] < 0.6 * typical:
-                continue
-        elif rom < min_rom or rom > settings.max_rom_m:
+        # the integrated height judges a stroke; where it has drifted (no rest to pin it, data
+        # lost nearby) the band-passed shape does: a stroke as large as the set's typical one
+        in_rhythm = len(clean) >= 3 and px[i_hi] - px[i_lo] >= 0.6 * typical
+        plausible = min_rom <= rom <= settings.max_rom_m
+        if broken:  # the part after the gap alone may show a full rise
+            in_rhythm |= plausible and rom >= 0.6 * typical_rom
+        # drift only ever lengthens a stroke past the longest lift; a short one is a short one
+        if not (in_rhythm if broken else plausible or (in_rhythm and rom > settings.max_rom_m)):
             continue
-        i_pk = i_lo + int(np.argmax(v[i_lo:i_hi + 1]))
-        if v[i_pk] < settings.min_peak_velocity_mps and not broken:
+        i_pk = i_lo + int(np.argmax(np.where(gap[i_lo:i_hi + 1], -np.inf, v[i_lo:i_hi + 1])))
+        if v[i_pk] < settings.min_peak_velocity_mps and not broken and not in_rhythm:
             continue
         t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps)
-        if broken:
-            t_s, t_e = float(t[i_lo]), float(t[i_hi])
         if t_e - t_s < 0.1:
             continue
         ecc = None
@@ -170,14 +173,25 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         # the floor) is never a rep
         opens_recording = k <= 1 and exercise in ("squat", "bench_press")
         if exercise in ECCENTRIC_FIRST and not broken and not opens_recording:
-            if ecc is None or ecc[2] < 0.5 * rom or t_s - ecc[1] > settings.eccentric_first_window_s:
+            deep = ecc is not None and ((plausible and ecc[2] >= 0.5 * rom) or
+                                        px[seq[k - 1][0]] - px[i_lo] >= 0.5 * (px[i_hi] - px[i_lo]))
+            if not deep or t_s - ecc[1] > settings.eccentric_first_window_s:
                 continue
         reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
-    # a stroke broken by a gap is a rep only in the rhythm of the set: a measured rep within one
-    # and a half rep periods before or after it
-    starts = np.array([r[3] for r in reps if not r[7]])
+    # a stroke broken by a gap is a rep only in the rhythm of the set: a measured rep within
+    # one and a half rep periods before or after it (or before or after a broken one so accepted)
     reach = 1.6 * track.period_s
-    reps = [r for r in reps if not r[7] or (len(starts) and np.min(np.abs(starts - r[3])) <= reach)]
+    accepted = [not r[7] for r in reps]
+    grew = True
+    while grew:
+        grew = False
+        starts = np.array([r[3] for r, ok in zip(reps, accepted) if ok])
+        for j, r in enumerate(reps):
+            if not accepted[j] and len(starts) and np.min(np.abs(starts - r[3])) <= reach:
+                accepted[j] = grew = True
+    reps = [r for r, ok in zip(reps, accepted) if ok]
+    reps = _place_broken(reps, t, gap)
+    reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s), key=lambda r: r[3])
     out: list[RepWindow] = []
     set_no, rep_no, prev_end = 0, 0, -np.inf
     for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken) in enumerate(reps):
@@ -185,6 +199,11 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             set_no += 1
             rep_no = 0
         rep_no += 1
+        if k is None:  # a rep inferred inside a data gap: only its place in time is known
+            out.append(RepWindow(set_no, rep_no, t_s, t_e, 0.5 * (t_s + t_e), None, None, t_e, None,
+                                 i_lo, i_hi, True))
+            prev_end = t_e
+            continue
         # lockout: from the top until the bar heads down again
         j = i_hi
         stop = seq[k + 2][0] if k + 2 < len(seq) else len(v) - 1
@@ -206,4 +225,61 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         out.append(RepWindow(set_no, rep_no, t_s, t_e, float(t[i_pk]), e0, e1, lock_end, setup,
                              int(np.searchsorted(t, t_s)), int(min(np.searchsorted(t, t_e), len(t) - 1)), broken))
         prev_end = t_e
+    return out
+
+
+def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray) -> list[tuple]:
+    """A stroke broken by a gap runs from its lowest to its highest point, one of them inside the
+    gap; its concentric phase is placed by the end that was received and the set's typical
+    concentric duration."""
+    durs = [r[4] - r[3] for r in reps if not r[7]]
+    dur = float(np.median(durs)) if durs else 1.0
+    out = []
+    for r in reps:
+        i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken = r
+        if broken:
+            rise_lost, top_lost = gap[i_lo:i_pk + 1].any(), gap[i_pk:i_hi + 1].any()
+            if rise_lost and not top_lost:
+                t_s = t_e - dur
+            elif top_lost and not rise_lost:
+                t_e = t_s + dur
+            elif rise_lost and top_lost:
+                mid = 0.5 * (float(t[i_lo]) + float(t[i_hi]))
+                t_s, t_e = mid - 0.5 * dur, mid + 0.5 * dur
+        out.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
+    return out
+
+
+def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period_s: float,
+                       max_misfit: float = 0.25, min_covered: float = 0.6) -> list[tuple]:
+    """Reps that a long data gap swallowed whole, inferred from the set's rhythm.
+
+    Between two found reps that lie k rep periods apart (k >= 2, within a quarter period), k - 1
+    reps are missing where the rhythm puts them; each is counted when the data there were lost
+    (a gap covers most of its concentric phase). Where the data were received and show no rep,
+    there was none: the lifter paused. Velocity and range of motion of such a rep are unknown."""
+    if len(reps) < 3:
+        return []
+    tops = np.array([r[4] for r in reps])  # a gap moves a broken rep's start more than its top
+    durs = np.array([r[4] - r[3] for r in reps if not r[7]])
+    steps = np.diff(tops)
+    regular = steps[(steps > 0.6 * period_s) & (steps < 1.4 * period_s)]
+    if len(regular) < 2 or not len(durs):
+        return []
+    dur = float(np.median(durs))
+    out = []
+    for a in range(len(reps) - 1):
+        # the local rhythm: the regular steps nearest this pair
+        near = steps[max(0, a - 3):a + 4]
+        near = near[(near > 0.6 * period_s) & (near < 1.4 * period_s)]
+        p = float(np.median(near)) if len(near) else float(np.median(regular))
+        k = int(round(steps[a] / p))
+        if k < 2 or abs(steps[a] / p - k) > max_misfit:
+            continue
+        for j in range(1, k):
+            t0 = tops[a] + j * steps[a] / k - dur
+            i0, i1 = int(np.searchsorted(t, t0)), int(np.searchsorted(t, t0 + dur))
+            i1 = min(i1, len(t) - 1)
+            if i1 > i0 and np.mean(gap[i0:i1 + 1]) >= min_covered:
+                out.append((i0, i0, i1, float(t0), float(t0 + dur), None, None, True))
     return out
