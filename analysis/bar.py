@@ -168,6 +168,59 @@ def held_anchors(acc_z: np.ndarray, vel_bp: np.ndarray, still: np.ndarray, fs_hz
     return np.asarray([(a + b) // 2 for a, b in _runs(quiet) if b - a >= min_s * fs_hz], dtype=np.int64)
 
 
+def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excluded: np.ndarray,
+                     fs_hz: float, period_s: float, min_s: float = 0.12, reach: float = 0.3) -> np.ndarray:
+    """Sample indices of the pauses at turnarounds, to pin.
+
+    A bar that stops at the top or the bottom of a stroke (a lockout, a dead stop on the floor, a
+    bar held on the back) feels no acceleration while it waits, beyond sway and noise: a quiet run
+    (smoothed |a| under a noise-adapted limit, at least `min_s` long). A bar cruising at constant
+    speed is quiet too. Physics tells them apart without any velocity: a pause is entered and left
+    with acceleration of the same sign (down into a lockout and down out of it; up into a dead
+    stop on the floor and up out of it), a cruise with opposite signs (speeding up, then slowing).
+    A pull whose speed levels off and rises again (past a sticking point) passes that test, so the
+    velocity anchored on the turnarounds alone (`vel`) must also be slow there, against the set's
+    top speeds. Pinning all of a pause is much surer than pinning one point of a slope. Only
+    pauses within `reach` rep periods of a turnaround of the band-passed height count;
+    touch-and-go turnarounds have none."""
+    n = len(acc_z)
+    if not len(turns) or n < 4:
+        return np.zeros(0, np.int64)
+    w = max(2, int(round(0.1 * fs_hz)))
+    sigma = 1.4826 * float(np.median(np.abs(np.diff(acc_z)))) / np.sqrt(2.0)  # white noise
+    limit = max(QUIET_ACC_MPS2, 4.0 * sigma / np.sqrt(w))
+    sm = uniform_filter1d(acc_z, w, mode="nearest")
+    quiet = (np.abs(sm) < limit) & ~excluded
+    loud = np.flatnonzero(np.abs(sm) > 1.5 * limit)
+    look = int(0.8 * fs_hz)
+    h = reach * period_s * fs_hz
+    slow = max(HOLD_MAX_SPEED_MPS, HOLD_MAX_SPEED_FRACTION * float(np.quantile(vel, 0.98)))
+    pins = []
+    for a, b in _runs(quiet):
+        if b - a < min_s * fs_hz:
+            continue
+        k = int(np.searchsorted(loud, a))  # the loud samples just before and just after the run
+        before = loud[k - 1] if k and a - loud[k - 1] <= look else None
+        after = loud[k] if k < len(loud) and loud[k] - b < look else None
+        if before is None or after is None or np.sign(sm[before]) != np.sign(sm[after]):
+            continue  # a cruise, or too long and quiet to tell (a rest is found as a rest)
+        if np.min(np.maximum(0, np.maximum(a - turns, turns - (b - 1)))) > h:
+            continue
+        if np.median(np.abs(vel[a:b])) > slow:
+            continue  # a plateau in a pull
+        pins.append(np.arange(a, b))
+    return np.concatenate(pins) if pins else np.zeros(0, np.int64)
+
+
+# a paused bar's vertical acceleration, smoothed over 0.1 s, stays below this (sway of a few mm
+# below 1.2 Hz gives about 0.15 m/s²); the limit rises with the accelerometer's own noise
+QUIET_ACC_MPS2 = 0.3
+# a pause's speed, anchored on turnarounds alone, is within this or this fraction of the set's top
+# speeds (the first pass errs by 0.1 to 0.2 m/s on commodity data; a plateau in a pull is faster)
+HOLD_MAX_SPEED_MPS = 0.08
+HOLD_MAX_SPEED_FRACTION = 0.3
+
+
 def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: float = 0.12) -> np.ndarray:
     """A rest is where the bar does not move: a steady descent looks still to an accelerometer
     and a gyroscope, but not to the band-passed velocity."""
@@ -180,19 +233,34 @@ def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: flo
 
 def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float,
                   valid: np.ndarray) -> np.ndarray:
-    """Local g as the accelerometer measures it: the mean of the same vertical specific force over
-    the still periods when there are any (consistent whatever the vertical's estimate), else its
-    running mean over several rep periods, over the samples that were received (not what was
-    interpolated across gaps)."""
-    if att.n_still_periods:
-        runs = [(a, b) for a, b in _runs(att.still & valid) if b - a >= 0.4 * fs_hz]
-        if runs:
-            centres = [0.5 * (a + b - 1) for a, b in runs]
-            return np.interp(np.arange(len(f_up)), centres, [float(np.mean(f_up[a:b])) for a, b in runs])
+    """Local g as the accelerometer measures it along the same vertical.
+
+    Its running mean over several rep periods, over the samples that were received (not what was
+    interpolated across gaps), is right without a single rest: over a cycle that starts and ends at
+    the same speed, mean vertical acceleration is zero. Where the bar truly rests, the mean over
+    the rest is better still; but an accelerometer and a gyroscope take a slow, steady lowering for
+    a rest, so a rest is used only where the band-passed velocity shows no travel and its level
+    agrees with the running mean to within what the running mean can be wrong by."""
     w = max(1, int(min(len(f_up), max(4.0 * period_s, 8.0) * fs_hz)))
     num = uniform_filter1d(np.where(valid, f_up, 0.0), w, mode="nearest")
     den = uniform_filter1d(valid.astype(float), w, mode="nearest")
-    return np.where(den > 0.05, num / np.maximum(den, 1e-9), float(np.median(f_up[valid])) if valid.any() else G0_MPS2)
+    fallback = float(np.median(f_up[valid])) if valid.any() else G0_MPS2
+    running = np.where(den > 0.05, num / np.maximum(den, 1e-9), fallback)
+    if not att.n_still_periods:
+        return running
+    vel_bp, _ = band_passed(np.where(valid, f_up - running, 0.0), fs_hz, period_s)
+    rests = _drop_moving_rests(att.still & valid, vel_bp)
+    runs = [(a, b) for a, b in _runs(rests) if b - a >= 0.4 * fs_hz
+            and abs(float(np.mean(f_up[a:b] - running[a:b]))) < GRAVITY_AGREEMENT_MPS2]
+    if not runs:
+        return running
+    centres = [0.5 * (a + b - 1) for a, b in runs]
+    return np.interp(np.arange(len(f_up)), centres, [float(np.mean(f_up[a:b])) for a, b in runs])
+
+
+# how far the running mean of vertical specific force can be from g over a set (measured on the
+# commodity simulations: within 0.1 m/s²); a "rest" further off is a steady acceleration
+GRAVITY_AGREEMENT_MPS2 = 0.25
 
 
 @njit(cache=True, nogil=True)
@@ -371,22 +439,34 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     vel_bp, pos_bp = band_passed(acc_up, s.fs_hz, period)
     still = confirm_rests(acc_up, _drop_moving_rests(att.still, vel_bp), s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
-    # sorted; held anchors lie outside the still samples, so no index repeats
-    still_idx = np.sort(np.concatenate([np.flatnonzero(still), held_anchors(acc_up, vel_bp, still, s.fs_hz)]))
-    # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored position
+    # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored velocity;
+    # then, where the bar pauses at one (a lockout, a dead stop on the floor), the whole pause
     strokes, strokes_kind = extrema(pos_bp, 0.5 * prominence_m)
-    moving = ~still[strokes]
-    turn, kind = strokes[moving], strokes_kind[moving]  # a rest is already an anchor
     half = max(2, int(min(0.5, 0.3 * period) * s.fs_hz))
-    for _ in range(3):
-        new = refine_turnarounds(acc_up, s.fs_hz, turn, kind, still_idx, half, broken)
-        if np.array_equal(new, turn):
-            break
-        turn = new
-    vel = anchored_velocity(acc_up, s.fs_hz, np.sort(np.concatenate([still_idx, turn])), s.valid)
-    pos = _cumtrapz(vel, 1.0 / s.fs_hz)
+
+    def anchor(pinned: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # sorted and unique: held anchors lie outside the pinned samples
+        fixed = np.sort(np.concatenate([np.flatnonzero(pinned), held_anchors(acc_up, vel_bp, pinned, s.fs_hz)]))
+        moving = ~pinned[strokes]
+        turn, kind = strokes[moving], strokes_kind[moving]  # a rest is already an anchor
+        for _ in range(3):
+            new = refine_turnarounds(acc_up, s.fs_hz, turn, kind, fixed, half, broken)
+            if np.array_equal(new, turn):
+                break
+            turn = new
+        v = anchored_velocity(acc_up, s.fs_hz, np.sort(np.concatenate([fixed, turn])), s.valid)
+        return v, turn, moving
+
+    vel, turn, moving = anchor(still)
     strokes = strokes.copy()
     strokes[moving] = turn
+    holds = turnaround_holds(acc_up, vel, strokes, still | ~s.valid, s.fs_hz, period)
+    if len(holds):
+        pinned = still.copy()
+        pinned[holds] = True
+        vel, turn, moving = anchor(pinned)
+        strokes[moving] = turn  # a paused turnaround keeps its place from the first pass
+    pos = _cumtrapz(vel, 1.0 / s.fs_hz)
     acc_wf = rotate_to_world(att.quat_ws, acc_sf)
     return BarTrack(t_s=s.t_s, fs_hz=s.fs_hz, acc_z_wf_mps2=acc_up, vel_z_wf_mps=vel, pos_z_wf_m=pos,
                     acc_h_wf_mps2=acc_wf[:, :2], still=still, valid=s.valid, anchors_idx=turn, period_s=period,

@@ -21,6 +21,7 @@ from analysis.bar import BarTrack, extrema
 from analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
+PARTIAL_ROM_FRACTION = 0.4  # a stroke shorter than this share of the set's median range is no rep
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,12 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             if not deep or t_s - ecc[1] > settings.eccentric_first_window_s:
                 continue
         reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
+    # a lifter does not mix full reps with a fraction of one: a measured stroke far shorter than
+    # the others is a shuffle of the bar (re-gripping, racking), not a rep
+    roms = [z[r[2]] - z[r[0]] for r in reps if not r[7]]
+    if len(roms) >= 2:
+        floor = PARTIAL_ROM_FRACTION * float(np.median(roms))
+        reps = [r for r in reps if r[7] or z[r[2]] - z[r[0]] >= floor]
     # a stroke broken by a gap is a rep only in the rhythm of the set: a measured rep within
     # one and a half rep periods before or after it (or before or after a broken one so accepted)
     reach = 1.6 * track.period_s
