@@ -125,7 +125,11 @@ def _highpass_box(x: np.ndarray, w: int) -> np.ndarray:
     """x minus its twice box-smoothed trend over `w` samples (zero phase)."""
     if w < 3 or len(x) < w:
         return x - x.mean()
-    trend = uniform_filter1d(uniform_filter1d(x, w, mode="nearest"), w, mode="nearest")
+    # means over what lies in the window: at the ends, not over copies of the first or last sample
+    ones = np.ones(len(x))
+    trend = x
+    for _ in range(2):
+        trend = uniform_filter1d(trend, w, mode="constant") / uniform_filter1d(ones, w, mode="constant")
     return x - trend
 
 
@@ -221,6 +225,28 @@ HOLD_MAX_SPEED_MPS = 0.08
 HOLD_MAX_SPEED_FRACTION = 0.3
 
 
+def _drop_mid_stroke_rests(still: np.ndarray, pos_bp: np.ndarray, turns: np.ndarray,
+                           kinds: np.ndarray, lo: float = 0.25, hi: float = 0.75) -> np.ndarray:
+    """A bar rests at the bottom or the top of its strokes, never halfway up. A slow grind at
+    constant speed looks still to an accelerometer and a gyroscope for seconds, and its fragments
+    vouch for each other; but on the band-passed height they sit between the stroke's lowest and
+    highest point (between `lo` and `hi` of the way), where no rest is."""
+    out = still.copy()
+    if len(turns) < 2:
+        return out
+    for a, b in _runs(still):
+        k = int(np.searchsorted(turns, a))
+        if k == 0 or k >= len(turns) or turns[k] < b or kinds[k - 1] == kinds[k]:
+            continue  # a turnaround inside the run, or no stroke around it
+        p0, p1 = pos_bp[turns[k - 1]], pos_bp[turns[k]]
+        if p1 == p0:
+            continue
+        frac = (float(np.median(pos_bp[a:b])) - p0) / (p1 - p0)
+        if lo < frac < hi:
+            out[a:b] = False
+    return out
+
+
 def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: float = 0.12) -> np.ndarray:
     """A rest is where the bar does not move: a steady descent looks still to an accelerometer
     and a gyroscope, but not to the band-passed velocity."""
@@ -242,8 +268,10 @@ def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float
     a rest, so a rest is used only where the band-passed velocity shows no travel and its level
     agrees with the running mean to within what the running mean can be wrong by."""
     w = max(1, int(min(len(f_up), max(4.0 * period_s, 8.0) * fs_hz)))
-    num = uniform_filter1d(np.where(valid, f_up, 0.0), w, mode="nearest")
-    den = uniform_filter1d(valid.astype(float), w, mode="nearest")
+    # zero-padded sums over the window: at the recording's ends the mean is over what there is,
+    # not over copies of its first or last sample
+    num = uniform_filter1d(np.where(valid, f_up, 0.0), w, mode="constant")
+    den = uniform_filter1d(valid.astype(float), w, mode="constant")
     fallback = float(np.median(f_up[valid])) if valid.any() else G0_MPS2
     running = np.where(den > 0.05, num / np.maximum(den, 1e-9), fallback)
     if not att.n_still_periods:
@@ -437,11 +465,12 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
         broken[a:] += 1
     acc_up[long_gap] = 0.0  # across a long gap nothing is known
     vel_bp, pos_bp = band_passed(acc_up, s.fs_hz, period)
-    still = confirm_rests(acc_up, _drop_moving_rests(att.still, vel_bp), s.fs_hz, valid=s.valid)
+    strokes, strokes_kind = extrema(pos_bp, 0.5 * prominence_m)
+    still = _drop_mid_stroke_rests(_drop_moving_rests(att.still, vel_bp), pos_bp, strokes, strokes_kind)
+    still = confirm_rests(acc_up, still, s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
     # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored velocity;
     # then, where the bar pauses at one (a lockout, a dead stop on the floor), the whole pause
-    strokes, strokes_kind = extrema(pos_bp, 0.5 * prominence_m)
     half = max(2, int(min(0.5, 0.3 * period) * s.fs_hz))
 
     def anchor(pinned: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

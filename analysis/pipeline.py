@@ -110,6 +110,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
                 if max_flexion_deg and rep.peak_lumbar_flexion_deg is not None:
                     rep.peak_lumbar_flexion_pct_max = 100.0 * rep.peak_lumbar_flexion_deg / max_flexion_deg
             reps.append(rep)
+        _withhold_inconsistent(reps)
         if not windows:
             warnings.append("no reps found in this session")
     else:
@@ -165,6 +166,29 @@ def _bar_metrics(track: BarTrack, w: RepWindow) -> tuple[RepResult, np.ndarray]:
         time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
         quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=unc)
     return rep, _sagittal_path(track, max(i0 - 1, 0), i1, horizontal)
+
+
+def _withhold_inconsistent(reps: list[RepResult], max_dev: float = 0.35) -> None:
+    """A lifter keeps the range of motion of a set's reps within a few centimetres; a rep whose
+    measured range is far from the set's median (more than `max_dev` of it) was measured on a
+    track that drifted, and its velocity with it. Its numbers are withheld with the reason; the
+    rep still counts."""
+    by_set: dict[int, list[RepResult]] = {}
+    for r in reps:
+        if np.isfinite(r.rom_m):
+            by_set.setdefault(r.set, []).append(r)
+    for members in by_set.values():
+        if len(members) < 3:
+            continue
+        med = float(np.median([r.rom_m for r in members]))
+        for r in members:
+            if abs(r.rom_m - med) > max_dev * med:
+                r.quality.append(f"range of motion {r.rom_m:.2f} m is far from the set's {med:.2f} m: the "
+                                 "track drifted here, velocity and range withheld; the rep is counted")
+                r.quality_grade = "poor"
+                r.mean_velocity_mps = r.peak_velocity_mps = r.rom_m = float("nan")
+                r.bar_drift_m = float("nan")
+                r.mean_velocity_uncertainty_mps = None
 
 
 # Honest numbers (issue: real recordings). The base figure is the bench's RMSE on commodity data

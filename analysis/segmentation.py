@@ -145,6 +145,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         if tlo != -1 or thi != 1:
             continue
         broken = bool(gap[i_lo:i_hi + 1].any())
+        if broken and (i_lo == 0 or i_hi == len(z) - 1):
+            continue  # a recording's end is no turnaround: nothing shows a rise was complete
         rom = z[i_hi] - z[i_lo]
         # the integrated height judges a stroke; where it has drifted (no rest to pin it, data
         # lost nearby) the band-passed shape does: a stroke as large as the set's typical one
@@ -258,13 +260,16 @@ def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray) -> list[tup
 
 
 def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period_s: float,
-                       max_misfit: float = 0.25, min_covered: float = 0.6) -> list[tuple]:
+                       max_misfit: float = 0.35, min_covered: float = 0.6, max_lost: int = 2) -> list[tuple]:
     """Reps that a long data gap swallowed whole, inferred from the set's rhythm.
 
-    Between two found reps that lie k rep periods apart (k >= 2, within a quarter period), k - 1
-    reps are missing where the rhythm puts them; each is counted when the data there were lost
-    (a gap covers most of its concentric phase). Where the data were received and show no rep,
-    there was none: the lifter paused. Velocity and range of motion of such a rep are unknown."""
+    Between two found reps that lie k rep periods apart (2 <= k <= max_lost + 1, within
+    `max_misfit` of a period), k - 1 reps are missing where the rhythm puts them. Each is counted
+    only where the data were lost:
+    a gap, with data received on both sides of it, covers most of where its concentric phase
+    belongs. Where the data were received and show no rep, there was none: the lifter paused or
+    had stopped. Before the first rep and after the last one the rhythm says nothing: the set may
+    not have begun or may be over. Velocity and range of motion of such a rep are unknown."""
     if len(reps) < 3:
         return []
     tops = np.array([r[4] for r in reps])  # a gap moves a broken rep's start more than its top
@@ -274,19 +279,28 @@ def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period
     if len(regular) < 2 or not len(durs):
         return []
     dur = float(np.median(durs))
-    out = []
-    for a in range(len(reps) - 1):
-        # the local rhythm: the regular steps nearest this pair
+    valid_idx = np.flatnonzero(~gap)
+    first_ok, last_ok = (valid_idx[0], valid_idx[-1]) if len(valid_idx) else (len(t), -1)
+
+    def lost(top_s: float) -> bool:
+        i0, i1 = int(np.searchsorted(t, top_s - dur)), int(np.searchsorted(t, top_s))
+        return 0 <= i0 < i1 < len(t) and first_ok < i0 and i1 < last_ok and np.mean(gap[i0:i1 + 1]) >= min_covered
+
+    def local_period(a: int) -> float:  # the regular steps nearest rep a
         near = steps[max(0, a - 3):a + 4]
         near = near[(near > 0.6 * period_s) & (near < 1.4 * period_s)]
-        p = float(np.median(near)) if len(near) else float(np.median(regular))
+        return float(np.median(near)) if len(near) else float(np.median(regular))
+
+    found: list[float] = []
+    for a in range(len(reps) - 1):
+        p = local_period(a)
         k = int(round(steps[a] / p))
-        if k < 2 or abs(steps[a] / p - k) > max_misfit:
-            continue
-        for j in range(1, k):
-            t0 = tops[a] + j * steps[a] / k - dur
-            i0, i1 = int(np.searchsorted(t, t0)), int(np.searchsorted(t, t0 + dur))
-            i1 = min(i1, len(t) - 1)
-            if i1 > i0 and np.mean(gap[i0:i1 + 1]) >= min_covered:
-                out.append((i0, i0, i1, float(t0), float(t0 + dur), None, None, True))
+        if 2 <= k <= max_lost + 1 and abs(steps[a] / p - k) <= max_misfit:
+            slots = [tops[a] + j * steps[a] / k for j in range(1, k)]
+            if all(lost(x) for x in slots):
+                found += slots
+    out = []
+    for top in found:
+        i0, i1 = int(np.searchsorted(t, top - dur)), min(int(np.searchsorted(t, top)), len(t) - 1)
+        out.append((i0, i0, i1, float(top - dur), float(top), None, None, True))
     return out
