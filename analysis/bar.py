@@ -206,12 +206,15 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
         k = int(np.searchsorted(loud, a))  # the loud samples just before and just after the run
         before = loud[k - 1] if k and a - loud[k - 1] <= look else None
         after = loud[k] if k < len(loud) and loud[k] - b < look else None
-        if before is None or after is None or np.sign(sm[before]) != np.sign(sm[after]):
+        at_edge = b == n  # the bar settled before the recording (or the window) ended
+        if at_edge and b - a < EDGE_HOLD_S * fs_hz:
+            continue
+        if not at_edge and (before is None or after is None or np.sign(sm[before]) != np.sign(sm[after])):
             continue  # a cruise, or too long and quiet to tell (a rest is found as a rest)
         if np.min(np.maximum(0, np.maximum(a - turns, turns - (b - 1)))) > h:
             continue
-        if np.median(np.abs(vel[a:b])) > slow:
-            continue  # a plateau in a pull
+        if np.median(np.abs(vel[a:b])) > slow and not (at_edge and b - a >= 2 * EDGE_HOLD_S * fs_hz):
+            continue  # a plateau in a pull (a second of quiet at the end is the bar put down)
         pins.append(np.arange(a, b))
     return np.concatenate(pins) if pins else np.zeros(0, np.int64)
 
@@ -219,6 +222,7 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
 # a paused bar's vertical acceleration, smoothed over 0.1 s, stays below this (sway of a few mm
 # below 1.2 Hz gives about 0.15 m/s²); the limit rises with the accelerometer's own noise
 QUIET_ACC_MPS2 = 0.3
+EDGE_HOLD_S = 0.5  # a quiet run this long at either end of the data is a pause (no cruise lasts it)
 # a pause's speed, anchored on turnarounds alone, is within this or this fraction of the set's top
 # speeds (the first pass errs by 0.1 to 0.2 m/s on commodity data; a plateau in a pull is faster)
 HOLD_MAX_SPEED_MPS = 0.08
@@ -472,11 +476,15 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored velocity;
     # then, where the bar pauses at one (a lockout, a dead stop on the floor), the whole pause
     half = max(2, int(min(0.5, 0.3 * period) * s.fs_hz))
+    open_end_quiet = bool(len(strokes)) and abs(float(np.mean(
+        acc_up[max(0, strokes[-1] - int(0.05 * s.fs_hz)):strokes[-1] + int(0.05 * s.fs_hz) + 1]))) < QUIET_ACC_MPS2
 
     def anchor(pinned: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # sorted and unique: held anchors lie outside the pinned samples
         fixed = np.sort(np.concatenate([np.flatnonzero(pinned), held_anchors(acc_up, vel_bp, pinned, s.fs_hz)]))
         moving = ~pinned[strokes]
+        if len(moving) and not open_end_quiet:  # the last extremum is still open (no reversal
+            moving[-1] = False                   # after it yet): a turnaround only if quiet there
         turn, kind = strokes[moving], strokes_kind[moving]  # a rest is already an anchor
         for _ in range(3):
             new = refine_turnarounds(acc_up, s.fs_hz, turn, kind, fixed, half, broken)

@@ -211,10 +211,62 @@ def live(cache: Path, out=sys.stdout) -> bool:
     print(f"| reps found live / true | {len(ends)} / {len(truth)} | all |", file=out)
     print(f"| rep line after the triggering sample (pipeline work), p50 / p99 | {np.percentile(lat, 50):.0f} / "
           f"{p99:.0f} ms | {'pass' if ok_lat else 'FAIL'} (p99 <= 100 ms) |", file=out)
-    print(f"| the trigger: the bar at rest for | {live_an.rest_s * 1000:.0f} ms after the rep | – |", file=out)
+    delays = np.asarray(live_an.delays_s)
+    print(f"| rep line after the rep's end (session clock: trigger wait + pipeline), p50 / max | "
+          f"{np.median(delays):.2f} / {delays.max():.2f} s | ≤ 1 s |", file=out)
+    print(f"| the trigger | the top of each stroke + {live_an.settle_s * 1000:.0f} ms; or the bar at rest "
+          f"{live_an.rest_s * 1000:.0f} ms | – |", file=out)
     print(f"| CPU of the live path (decode, ingest, live analysis) | {share:.1f} % of one core | "
           f"{'pass' if ok_cpu else 'FAIL'} (< 10 %) |", file=out)
-    return ok_lat and ok_cpu and len(ends) == len(truth)
+    ok_tng = live_commodity(cache, out)
+    return ok_lat and ok_cpu and len(ends) == len(truth) and ok_tng
+
+
+def live_commodity(cache: Path, out=sys.stdout, seeds=range(300, 304)) -> bool:
+    """The live path on commodity touch-and-go sets (never at rest, lossy link): the reps reported
+    live against offline analysis of the same recording, and how soon after each rep's true end
+    (simulator truth) it was reported. Reps whose concentric phase a long gap hid are left out of
+    the timing: they can only be inferred once the next rep is in."""
+    from analysis.load import open_session
+    from analysis.simulate import write_recording
+    from analysis.timebase import MAX_BRIDGE_S
+    from sensor.live import LiveAnalyzer
+    from sensor.replay import replay
+
+    n_live = n_off = n_true = n_both = timed = on_time = 0
+    worst = 0.0
+    for seed in seeds:
+        sim = simulate(scenario("commodity_deadlift_tng", seed=seed))
+        d = write_recording(sim, cache / f"live_commodity_tng_{seed}")
+        live_an = LiveAnalyzer("deadlift", bar_sensor_id=0)
+        replay(d, live=live_an)
+        off = analyze(open_session(d)).reps
+        n_live += len(live_an.reps)
+        n_off += len(off)
+        n_true += len(sim.truth)
+        n_both += sum(any(min(lr.result.concentric_end_s, o.concentric_end_s) -
+                          max(lr.result.concentric_start_s, o.concentric_start_s) >
+                          0.5 * (o.concentric_end_s - o.concentric_start_s) for lr in live_an.reps) for o in off)
+        for lr in live_an.reps:
+            r = lr.result
+            for x in sim.truth:
+                ov = min(r.concentric_end_s, x["concentric_end_s"]) - max(r.concentric_start_s, x["concentric_start_s"])
+                if ov > 0.5 * (x["concentric_end_s"] - x["concentric_start_s"]):
+                    if x.get("gap_in_concentric_s", 0.0) <= MAX_BRIDGE_S:
+                        d_s = lr.reported_s - x["concentric_end_s"]
+                        timed += 1
+                        on_time += d_s <= 1.0
+                        worst = max(worst, d_s)
+                    break
+    share = 100.0 * on_time / timed if timed else float("nan")
+    same = n_both >= 0.95 * n_off and n_live - n_both <= 0.05 * n_off
+    ok = same and share >= 90.0
+    print(f"| commodity touch-and-go, {len(seeds)} sets: reps live / offline / true; offline reps also "
+          f"reported live | {n_live} / {n_off} / {n_true}; {n_both} | {'pass' if same else 'FAIL'} "
+          f"(>= 95 % of offline's, <= 5 % more) |", file=out)
+    print(f"| … reported within 1 s of the rep's true end | {on_time} of {timed} ({share:.0f} %), latest "
+          f"{worst:.2f} s | {'pass' if share >= 90 else 'FAIL'} (>= 90 %) |", file=out)
+    return ok
 
 
 def main(argv=None) -> int:
@@ -236,7 +288,7 @@ def main(argv=None) -> int:
         ok &= speed(cache)
         ok &= live(cache)
     print(f"\nOverall: {'all goals met' if ok else 'some goals missed (see FAIL rows)'}")
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

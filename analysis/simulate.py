@@ -804,7 +804,8 @@ COMMODITY_SCENARIOS = ("commodity_deadlift", "commodity_deadlift_tng", "commodit
 def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) -> Path:
     """Write the session as a native recording of WitMotion sensors, as live capture would
     have stored it: one 20-byte `55 61` notification per sample, stamped on arrival in
-    connection-event batches. Ground truth goes to `truth.json` beside it."""
+    connection-event batches (a commodity link's rows carry their arrival stamps already, repeats
+    and losses included). Ground truth goes to `truth.json` beside it."""
     from sensor.decoders import witmotion
     from sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
 
@@ -816,8 +817,11 @@ def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) 
         infos.append(SensorInfo(id=sid, role=role, kind=witmotion.KIND, address=f"SIM:00:00:00:00:{sid:02X}",
                                 name=f"WT901BLE sim {role}", rate_hz=sim.config.fs_hz,
                                 channels={witmotion.NOTIFY_UUID: 0, witmotion.WRITE_UUID: 1}))
-        t_u = np.unique(d["time_s"])  # a duplicated sample is a notification delivered twice
-        arrival = _arrival_times(rng, t_u, batch)[np.searchsorted(t_u, d["time_s"])]
+        if sim.config.link is not None:  # a commodity link's rows are already stamped on arrival
+            arrival = np.asarray(d["time_s"], float)
+        else:
+            t_u = np.unique(d["time_s"])  # a duplicated sample is a notification delivered twice
+            arrival = _arrival_times(rng, t_u, batch)[np.searchsorted(t_u, d["time_s"])]
         for t, a, g in zip(arrival, d["acc_g"], d["gyro_dps"]):
             recs.append((int(round(t * 1e9)), sid, witmotion.encode_packet(a, g)))
     recs.sort(key=lambda r: r[0])

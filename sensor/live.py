@@ -1,10 +1,15 @@
-"""Live feedback: find each rep as soon as the bar comes to rest after it, and report it.
+"""Live feedback: find each rep as soon as the bar stops rising, and report it.
 
-A cheap check runs on every decoded bar block: is the bar moving (rotation or specific force away
-from 1 g)? When it has rested for `rest_s` after moving, the analysis pipeline runs on the last
+Real sets never rest between touch-and-go reps, so the trigger is the top of each stroke, seen by
+a cheap check on every decoded bar block: the bar's vertical speed, from the specific force's
+magnitude minus its running mean (no attitude or calibration needed) integrated with a leak, rose
+above `rise_mps` and has fallen back below a fraction of its peak. `settle_s` later (enough for
+the deceleration into lockout to be in the data), the analysis pipeline runs on the last
 `window_s` seconds of all sensors (the same `analysis.pipeline.analyze` as offline, with the
 lumbar zero fixed from the quiet standing at the start), and every rep that ended since the last
-report is emitted. The time from the triggering block to the emitted rep is recorded.
+report is emitted. The bar coming to rest for `rest_s` triggers the same, so a rep the top
+trigger missed is still reported. Both the pipeline's time and the delay from the rep's end (on
+the sensor clock) to its report are recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from analysis.timebase import to_uniform
 from analysis.units import G0_MPS2
 
 
+LEAK_TAU_S = 0.7  # the leaky integrator forgets a bias within a rep or two
+LEVEL_TAU_S = 10.0  # |f| averages to the local g over several reps
+TOP_FRACTION = 0.3  # the rise has ended when the speed is back below this share of its peak
+
+
 @dataclass
 class LiveRep:
     set: int
@@ -33,6 +43,8 @@ class LiveRep:
     result: RepResult
     velocity_loss_pct: float
     latency_s: float
+    delay_s: float = float("nan")  # from the rep's end to its report, on the session clock
+    reported_s: float = float("nan")  # when it was reported, on the session clock
 
 
 @dataclass
@@ -42,6 +54,8 @@ class LiveAnalyzer:
     on_rep: Callable[[LiveRep], None] = lambda r: None
     window_s: float = 60.0
     rest_s: float = 0.5
+    rise_mps: float = 0.15  # a stroke whose leaky vertical speed passes this is a candidate rep
+    settle_s: float = 0.6  # after the top, before the analysis runs (the lockout must be in the data)
     thresholds: dict = field(default_factory=load_thresholds)
     settings: PipelineSettings = field(default_factory=PipelineSettings)
     latencies_s: list[float] = field(default_factory=list)
@@ -57,6 +71,12 @@ class LiveAnalyzer:
         self._rep_no = 0
         self._set_best = 0.0
         self._first_flex: float | None = None
+        self._v = 0.0  # leaky vertical speed from |f| - g
+        self._g: float | None = None  # running mean of |f|
+        self._peak = 0.0
+        self._t_prev: float | None = None
+        self._due: float | None = None  # session time at which to analyse after a top
+        self.delays_s: list[float] = []
 
     def warm_up(self) -> None:
         """Load the compiled kernels before the first rep, so it is not slower than the rest."""
@@ -75,15 +95,42 @@ class LiveAnalyzer:
         if not buf.t:
             return
         acc, gyro, t = buf.acc[-1], buf.gyro[-1], buf.t[-1]
+        fmag = np.linalg.norm(acc, axis=1)
         moving = bool(np.any(np.linalg.norm(gyro, axis=1) > np.deg2rad(8.0)) or
-                      np.any(np.abs(np.linalg.norm(acc, axis=1) - G0_MPS2) > 0.04 * G0_MPS2))
+                      np.any(np.abs(fmag - G0_MPS2) > 0.04 * G0_MPS2))
         now = float(t[-1])
+        if self._stroke_top(np.asarray(t, float), fmag):
+            self._due = now + self.settle_s
         if moving:
             self._last_motion_t = now
             self._armed = True
-        elif self._armed and now - self._last_motion_t >= self.rest_s:
+        if self._due is not None and now >= self._due:
+            self._due = None
+            self.analyse(ingest, now)
+        elif self._armed and not moving and now - self._last_motion_t >= self.rest_s:
             self._armed = False
             self.analyse(ingest, now)
+
+    def _stroke_top(self, t: np.ndarray, fmag: np.ndarray) -> bool:
+        """Advance the leaky vertical speed over one block; True when a rise has just ended."""
+        top = False
+        for ti, fi in zip(t.tolist(), fmag.tolist()):
+            if self._t_prev is None or not ti > self._t_prev:
+                self._t_prev = ti if self._t_prev is None else self._t_prev
+                self._g = fi if self._g is None else self._g
+                continue
+            dt = min(ti - self._t_prev, 0.1)  # across a gap nothing is known: little is carried
+            self._t_prev = ti
+            self._g += (fi - self._g) * min(1.0, dt / LEVEL_TAU_S)
+            self._v = self._v * np.exp(-dt / LEAK_TAU_S) + (fi - self._g) * dt
+            if self._v > self._peak:
+                self._peak = self._v
+            if self._peak >= self.rise_mps and self._v < TOP_FRACTION * self._peak:
+                self._peak = 0.0
+                top = True
+            elif self._v <= 0.0:
+                self._peak = 0.0
+        return top
 
     def _standing_axes(self, ingest) -> dict[Role, np.ndarray]:
         if self._standing is None:
@@ -132,8 +179,10 @@ class LiveAnalyzer:
             r.flags = [FlagResult(n, float(v), *describe(n, v, self.thresholds)) for n, v in raised.items()]
             self._last_end = r.concentric_end_s
             latency = time.perf_counter() - t0
-            live = LiveRep(self._set_no, self._rep_no, r, vl, latency)
+            live = LiveRep(self._set_no, self._rep_no, r, vl, latency, now_s + latency - r.concentric_end_s,
+                           now_s + latency)
             self.latencies_s.append(latency)
+            self.delays_s.append(live.delay_s)
             self.reps.append(live)
             out.append(live)
             self.on_rep(live)
