@@ -211,6 +211,10 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
         f"{e(s.role)} ({s.fs_hz:.0f} Hz)" for s in result.sensors) + "</td></tr>")
     out.append("<tr><th class='l'>flags</th><td>" + (", ".join(f"{e(k)}: {v}" for k, v in sorted(counts.items()))
                                                     or "none") + "</td></tr>")
+    grades = [r.quality_grade for r in result.reps]
+    out.append(f"<tr><th class='l'>data quality</th><td id='session-grade'>{e(result.quality_grade)}"
+               + (f" ({grades.count('good')} good, {grades.count('fair')} fair, {grades.count('poor')} poor "
+                  "reps; a poor rep is counted but its numbers are withheld)" if grades else "") + "</td></tr>")
     out.append(f"<tr><th class='l'>thresholds</th><td>version {e(result.thresholds_version)}</td></tr></table>")
     if result.sets:
         out.append("<h2>Sets</h2><table><tr><th>set</th><th>reps</th><th>load (kg)</th><th>best MV (m/s)</th>"
@@ -233,15 +237,19 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
             out.append(f"<p class='note' id='note-{f.name}'>{e(f.note)}</p>")
     out.append("<h2>Every rep</h2><table><tr><th>set</th><th>rep</th><th>MV (m/s)</th><th>PV (m/s)</th>"
                "<th>ROM (m)</th><th>VL (%)</th><th>lumbar flexion (°)</th><th>trunk incl. (°)</th>"
-               "<th>bar drift (cm)</th><th class='l'>flags</th></tr>")
+               "<th>bar drift (cm)</th><th class='l'>quality</th><th class='l'>flags</th></tr>")
     for r in result.reps:
         flags = "<br>".join(f"<span class='flag'>{e(f.name)}</span>: {e(f.explanation)} <i>Cue: {e(f.cue)}</i>"
                             for f in r.flags) or "–"
         drift = None if r.bar_drift_m is None else r.bar_drift_m * 100
-        out.append(f"<tr class='rep'><td>{r.set}</td><td>{r.rep}</td><td>{_fmt(r.mean_velocity_mps)}</td>"
+        unc = r.mean_velocity_uncertainty_mps
+        mv = _fmt(r.mean_velocity_mps) + (f" ± {unc:.2f}" if unc is not None and np.isfinite(r.mean_velocity_mps)
+                                          and r.quality_grade != "good" else "")
+        quality = e(r.quality_grade) + "".join(f"<br><small>{e(q)}</small>" for q in r.quality)
+        out.append(f"<tr class='rep'><td>{r.set}</td><td>{r.rep}</td><td>{mv}</td>"
                    f"<td>{_fmt(r.peak_velocity_mps)}</td><td>{_fmt(r.rom_m)}</td><td>{_fmt(r.velocity_loss_pct, 0)}</td>"
                    f"<td>{_fmt(r.peak_lumbar_flexion_deg, 1)}</td><td>{_fmt(r.peak_trunk_inclination_deg, 1)}</td>"
-                   f"<td>{_fmt(drift, 1)}</td><td class='l'>{flags}</td></tr>")
+                   f"<td>{_fmt(drift, 1)}</td><td class='l quality'>{quality}</td><td class='l'>{flags}</td></tr>")
     out.append("</table><p class='note'>Made by barback. Flags are coaching aids, not a diagnosis.</p></body></html>")
     return "\n".join(out)
 

@@ -128,3 +128,17 @@ def test_report_renders_in_a_real_headless_browser(result, tmp_path):
     fig_area = img[900:2400]
     assert (fig_area.mean(axis=2) < 0.9).mean() > 0.03
     assert len(np.unique((fig_area * 255).astype(int).reshape(-1, 3), axis=0)) > 50
+
+
+def test_report_shows_quality_grades_and_why_a_number_is_withheld(tmp_path):
+    """A commodity set with long losses: the session's grade and each rep's grade appear, and a
+    rep whose numbers are withheld says why instead of showing a number."""
+    sim = simulate(scenario("commodity_deadlift", seed=202))  # a 3 s loss swallows a rep
+    res = analyze(load_session(write_session(sim, tmp_path / "s")))
+    poor = [r for r in res.reps if r.quality_grade == "poor"]
+    assert poor and all(not np.isfinite(r.mean_velocity_mps) and r.quality for r in poor)
+    html = write_report(res, tmp_path / "r.html").read_text()
+    assert f"<td id='session-grade'>{res.quality_grade}" in html
+    assert html.count("class='l quality'") == len(res.reps)
+    for r in poor:
+        assert r.quality[0].split(":")[0] in html
