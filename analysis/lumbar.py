@@ -30,8 +30,13 @@ class SagittalFrame:
     warnings: tuple[str, ...]
 
 
+LOCKOUTS = (-np.inf, -np.inf)  # the standing "window" that stands for the reps' lockouts
+
+
 def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
-                       window_s: tuple[float, float] | None = None) -> tuple[FloatArray, tuple[float, float], list[str]]:
+                       window_s: tuple[float, float] | None = None,
+                       lockouts_s: list[tuple[float, float]] | None = None
+                       ) -> tuple[FloatArray, tuple[float, float], list[str]]:
     """The segment's long axis (world-up in the sensor frame) at quiet upright standing.
 
     Normally the first still period of at least 1 s in the first minute. Upright standing is also
@@ -39,14 +44,28 @@ def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
     (within 12°) and that first period is used only if it belongs to the group held longest;
     otherwise (a recording that starts mid-set, bent over the bar) the first period of the
     longest-held group is used, with a warning. `window_s` imposes a time window instead (so the
-    two lumbar sensors share one standing moment)."""
+    two lumbar sensors share one standing moment). A sensor that is never still (a recording that
+    starts and ends mid-set, a lifter who never stands quietly) takes the mean posture at the reps'
+    lockouts (`lockouts_s`, from the bar), where a lifter stands upright."""
     warnings: list[str] = []
-    if window_s is not None:
+    if window_s is not None and window_s != LOCKOUTS:
         sel = (t_s >= window_s[0]) & (t_s <= window_s[1])
         if sel.sum() >= 3:
             axis = att.up_sf[sel].mean(axis=0)
             return axis / np.linalg.norm(axis), window_s, warnings
     periods = still_periods(att, fs_hz, min_s=1.0)
+    at_lockout = None
+    if lockouts_s:
+        sel = np.zeros(len(t_s), bool)
+        for a_s, b_s in lockouts_s:
+            sel[np.searchsorted(t_s, a_s):np.searchsorted(t_s, b_s)] = True
+        if sel.sum() >= 3:
+            at_lockout = att.up_sf[sel].mean(axis=0)
+            at_lockout /= np.linalg.norm(at_lockout)
+    lockout_note = (f"the zero of flexion and inclination is the posture at the {len(lockouts_s or [])} "
+                    "lockouts (upright)")
+    if at_lockout is not None and (not periods or window_s == LOCKOUTS):
+        return at_lockout, LOCKOUTS, warnings + [f"never still: {lockout_note}"]
     if not periods:
         a, b = 0, min(len(t_s), int(fs_hz))
         warnings.append("no still period found: the zero of flexion and inclination is the first second")
@@ -71,17 +90,26 @@ def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
         k = best[0]
         warnings.append("no quiet standing at the start: the zero of flexion and inclination is the posture "
                         f"held longest when still, first at {t_s[periods[k][0]]:.1f} s")
+    if at_lockout is not None and np.dot(ups[k], at_lockout) < np.cos(np.deg2rad(LOCKOUT_AGREEMENT_DEG)):
+        # the posture held still is not the one the lifter locks out in: not standing
+        return at_lockout, LOCKOUTS, [f"no quiet standing found: {lockout_note}"]
     a, b = periods[k]
     return ups[k], (float(t_s[a]), float(t_s[b - 1])), warnings
 
 
+# a quiet standing and the lockouts agree within a few degrees (more with a lean-back at lockout);
+# a still posture further off is a set-up over the bar, not standing
+LOCKOUT_AGREEMENT_DEG = 15.0
+
+
 def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0,
                    axis_sf: np.ndarray | None = None,
-                   standing_window_s: tuple[float, float] | None = None) -> SagittalFrame:
+                   standing_window_s: tuple[float, float] | None = None,
+                   lockouts_s: list[tuple[float, float]] | None = None) -> SagittalFrame:
     """The segment's sagittal frame. `axis_sf` gives the standing long axis when it is already
     known (live analysis of a window that does not contain the quiet standing at the start)."""
     if axis_sf is None:
-        axis, standing, warnings = standing_reference(att, t_s, fs_hz, standing_window_s)
+        axis, standing, warnings = standing_reference(att, t_s, fs_hz, standing_window_s, lockouts_s)
     else:
         axis, standing, warnings = axis_sf / np.linalg.norm(axis_sf), (float("nan"), float("nan")), []
     cr = np.cross(axis, att.up_sf)

@@ -13,7 +13,7 @@ from analysis.bar import BarTrack, horizontal_drift, track_bar
 from analysis.config import PipelineSettings, Thresholds, load_thresholds
 from analysis.flags import describe, evaluate_rep_flags, velocity_loss_pct
 from analysis.imu import Role, Session
-from analysis.lumbar import SagittalFrame, inclination_deg, sagittal_frame
+from analysis.lumbar import LOCKOUTS, SagittalFrame, inclination_deg, sagittal_frame
 from analysis.orientation import Attitude, estimate_attitude
 from analysis.results import FlagResult, RepResult, SensorSummary, SessionResult, SetResult
 from analysis.segmentation import RepWindow, find_reps
@@ -69,14 +69,28 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             warnings.append(f"{role.value}: never still; gyro bias and gravity could not be calibrated")
     t_prep = time.perf_counter()
 
+    # --- bar: reps ---------------------------------------------------------------------------
+    track, windows = None, []
+    if Role.BAR in prepared:
+        u, att = prepared[Role.BAR]
+        if u.fs_hz < th["quality"]["min_rate_for_velocity_hz"]:
+            warnings.append(f"bar: {u.fs_hz:.0f} Hz is below {th['quality']['min_rate_for_velocity_hz']:.0f} Hz; "
+                            "reps are counted but velocities are less exact")
+        track = track_bar(u, att)
+        windows = find_reps(track, session.exercise, settings)
+    # a lifter stands upright at every lockout: where the lumbar sensors never rest upright, the
+    # lockouts give their zero
+    lockouts = [(w.concentric_end_s, w.concentric_end_s + LOCKOUT_SAMPLE_S) for w in windows if not w.broken_by_gap]
+
     # --- lumbar -------------------------------------------------------------------------------
     frames: dict[Role, tuple[np.ndarray, np.ndarray, SagittalFrame]] = {}
     window = None  # both lumbar sensors take their zero from the same standing moment
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         if role in prepared:
             u, att = prepared[role]
-            fr = sagittal_frame(att, u.t_s, u.fs_hz, axis_sf=(standing_axes or {}).get(role), standing_window_s=window)
-            if window is None and np.isfinite(fr.standing_s[0]):
+            fr = sagittal_frame(att, u.t_s, u.fs_hz, axis_sf=(standing_axes or {}).get(role), standing_window_s=window,
+                                lockouts_s=lockouts)
+            if window is None and (np.isfinite(fr.standing_s[0]) or fr.standing_s == LOCKOUTS):
                 window = fr.standing_s
             frames[role] = (u.t_s, inclination_deg(att.up_sf, fr), fr)
             warnings.extend(f"{role.value}: {w}" for w in fr.warnings)
@@ -92,17 +106,10 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             t_lo, incl_lo, _ = frames[Role.LUMBAR_LOWER]
             flex = incl - np.interp(t_lum, t_lo, incl_lo)
 
-    # --- bar ----------------------------------------------------------------------------------
+    # --- bar metrics ----------------------------------------------------------------------------
     reps: list[RepResult] = []
-    track = None
     paths: dict[tuple[int, int], np.ndarray] = {}
-    if Role.BAR in prepared:
-        u, att = prepared[Role.BAR]
-        if u.fs_hz < th["quality"]["min_rate_for_velocity_hz"]:
-            warnings.append(f"bar: {u.fs_hz:.0f} Hz is below {th['quality']['min_rate_for_velocity_hz']:.0f} Hz; "
-                            "reps are counted but velocities are less exact")
-        track = track_bar(u, att)
-        windows = find_reps(track, session.exercise, settings)
+    if track is not None:
         for w in windows:
             rep, paths[(w.set_no, w.rep_no)] = _bar_metrics(track, w, session.exercise)
             if t_lum is not None:
@@ -189,6 +196,9 @@ def _withhold_inconsistent(reps: list[RepResult], max_dev: float = 0.35) -> None
                 r.mean_velocity_mps = r.peak_velocity_mps = r.rom_m = float("nan")
                 r.bar_drift_m = float("nan")
                 r.mean_velocity_uncertainty_mps = None
+
+
+LOCKOUT_SAMPLE_S = 0.25  # after each rep's concentric end, the lifter stands at lockout
 
 
 # Honest numbers (issue: real recordings). The base figure is the bench's RMSE on commodity data
