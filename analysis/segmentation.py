@@ -21,7 +21,8 @@ from analysis.bar import BarTrack, extrema
 from analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
-PARTIAL_ROM_FRACTION = 0.4  # a stroke shorter than this share of the set's median range is no rep
+PARTIAL_ROM_FRACTION = 0.4
+PARTLY_LOST = 0.15  # a rep in the rhythm, partly seen, is counted when this share of it was lost  # a stroke shorter than this share of the set's median range is no rep
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     typical = float(np.median([px[seq[k + 1][0]] - px[seq[k][0]] for k in clean])) if clean else np.inf
     typical_rom = float(np.median([z[seq[k + 1][0]] - z[seq[k][0]] for k in clean])) if clean else np.inf
     reps: list[tuple] = []
+    partial: list[tuple[float, float]] = []  # strokes a gap broke, too little of them received
     for k in range(len(seq) - 1):
         (i_lo, tlo), (i_hi, thi) = seq[k], seq[k + 1]
         if tlo != -1 or thi != 1:
@@ -156,6 +158,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             in_rhythm |= plausible and rom >= 0.6 * typical_rom
         # drift only ever lengthens a stroke past the longest lift; a short one is a short one
         if not (in_rhythm if broken else plausible or (in_rhythm and rom > settings.max_rom_m)):
+            if broken:  # too little of it was received to judge; the set's rhythm may still tell
+                partial.append((float(t[i_lo]), float(t[i_hi])))
             continue
         i_pk = i_lo + int(np.argmax(np.where(gap[i_lo:i_hi + 1], -np.inf, v[i_lo:i_hi + 1])))
         if v[i_pk] < settings.min_peak_velocity_mps and not broken and not in_rhythm:
@@ -200,7 +204,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
                 accepted[j] = grew = True
     reps = [r for r, ok in zip(reps, accepted) if ok]
     reps = _place_broken(reps, t, gap)
-    reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s), key=lambda r: r[3])
+    reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, partial), key=lambda r: r[3])
     out: list[RepWindow] = []
     set_no, rep_no, prev_end = 0, 0, -np.inf
     for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken) in enumerate(reps):
@@ -260,12 +264,14 @@ def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray) -> list[tup
 
 
 def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period_s: float,
-                       max_misfit: float = 0.35, min_covered: float = 0.6, max_lost: int = 2) -> list[tuple]:
+                       partial: list[tuple[float, float]] = (), max_misfit: float = 0.35,
+                       min_covered: float = 0.6, max_lost: int = 2) -> list[tuple]:
     """Reps that a long data gap swallowed whole, inferred from the set's rhythm.
 
     Between two found reps that lie k rep periods apart (2 <= k <= max_lost + 1, within
     `max_misfit` of a period), k - 1 reps are missing where the rhythm puts them. Each is counted
-    only where the data were lost:
+    only where the data were lost, or partly lost with what was received showing part of a
+    stroke (`partial`, the strokes a gap broke that were too incomplete to judge alone):
     a gap, with data received on both sides of it, covers most of where its concentric phase
     belongs. Where the data were received and show no rep, there was none: the lifter paused or
     had stopped. Before the first rep and after the last one the rhythm says nothing: the set may
@@ -284,7 +290,11 @@ def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period
 
     def lost(top_s: float) -> bool:
         i0, i1 = int(np.searchsorted(t, top_s - dur)), int(np.searchsorted(t, top_s))
-        return 0 <= i0 < i1 < len(t) and first_ok < i0 and i1 < last_ok and np.mean(gap[i0:i1 + 1]) >= min_covered
+        if not (0 <= i0 < i1 < len(t) and first_ok < i0 and i1 < last_ok):
+            return False
+        covered = float(np.mean(gap[i0:i1 + 1]))
+        seen = any(min(b, top_s) - max(a, top_s - dur) > 0.3 * dur for a, b in partial)
+        return covered >= min_covered or (seen and covered >= PARTLY_LOST)
 
     def local_period(a: int) -> float:  # the regular steps nearest rep a
         near = steps[max(0, a - 3):a + 4]
