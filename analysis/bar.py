@@ -126,10 +126,10 @@ def _highpass_box(x: np.ndarray, w: int) -> np.ndarray:
     if w < 3 or len(x) < w:
         return x - x.mean()
     # means over what lies in the window: at the ends, not over copies of the first or last sample
-    ones = np.ones(len(x))
+    count = uniform_filter1d(np.ones(len(x)), w, mode="constant")
     trend = x
     for _ in range(2):
-        trend = uniform_filter1d(trend, w, mode="constant") / uniform_filter1d(ones, w, mode="constant")
+        trend = uniform_filter1d(trend, w, mode="constant") / count
     return x - trend
 
 
@@ -222,7 +222,7 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
 # a paused bar's vertical acceleration, smoothed over 0.1 s, stays below this (sway of a few mm
 # below 1.2 Hz gives about 0.15 m/s²); the limit rises with the accelerometer's own noise
 QUIET_ACC_MPS2 = 0.3
-EDGE_HOLD_S = 0.5  # a quiet run this long at either end of the data is a pause (no cruise lasts it)
+EDGE_HOLD_S = 0.5  # a quiet run this long at the end of the data is a pause (no cruise lasts it)
 # a pause's speed, anchored on turnarounds alone, is within this or this fraction of the set's top
 # speeds (the first pass errs by 0.1 to 0.2 m/s on commodity data; a plateau in a pull is faster)
 HOLD_MAX_SPEED_MPS = 0.08
@@ -479,7 +479,7 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     open_end_quiet = bool(len(strokes)) and abs(float(np.mean(
         acc_up[max(0, strokes[-1] - int(0.05 * s.fs_hz)):strokes[-1] + int(0.05 * s.fs_hz) + 1]))) < QUIET_ACC_MPS2
 
-    def anchor(pinned: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def anchor(pinned: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # sorted and unique: held anchors lie outside the pinned samples
         fixed = np.sort(np.concatenate([np.flatnonzero(pinned), held_anchors(acc_up, vel_bp, pinned, s.fs_hz)]))
         moving = ~pinned[strokes]
@@ -494,15 +494,16 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
         v = anchored_velocity(acc_up, s.fs_hz, np.sort(np.concatenate([fixed, turn])), s.valid)
         return v, turn, moving
 
-    vel, turn, moving = anchor(still)
+    vel, turn, moving = anchor(still, strokes)
     strokes = strokes.copy()
     strokes[moving] = turn
     holds = turnaround_holds(acc_up, vel, strokes, still | ~s.valid, s.fs_hz, period)
     if len(holds):
         pinned = still.copy()
         pinned[holds] = True
-        vel, turn, moving = anchor(pinned)
-        strokes[moving] = turn  # a paused turnaround keeps its place from the first pass
+        # refined from the first pass's places; a paused turnaround keeps its place
+        vel, turn, moving = anchor(pinned, strokes)
+        strokes[moving] = turn
     pos = _cumtrapz(vel, 1.0 / s.fs_hz)
     acc_wf = rotate_to_world(att.quat_ws, acc_sf)
     return BarTrack(t_s=s.t_s, fs_hz=s.fs_hz, acc_z_wf_mps2=acc_up, vel_z_wf_mps=vel, pos_z_wf_m=pos,

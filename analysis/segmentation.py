@@ -21,8 +21,8 @@ from analysis.bar import BarTrack, extrema
 from analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
-PARTIAL_ROM_FRACTION = 0.4
-PARTLY_LOST = 0.15  # a rep in the rhythm, partly seen, is counted when this share of it was lost  # a stroke shorter than this share of the set's median range is no rep
+PARTIAL_ROM_FRACTION = 0.4  # a stroke shorter than this share of the set's median range is no rep
+PARTLY_LOST = 0.15  # a rep in the rhythm, partly seen, is counted when this share of it was lost
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,11 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             if not accepted[j] and len(starts) and np.min(np.abs(starts - r[3])) <= reach:
                 accepted[j] = grew = True
     reps = [r for r, ok in zip(reps, accepted) if ok]
-    reps = _place_broken(reps, t, gap)
-    reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, partial), key=lambda r: r[3])
+    durs = [r[4] - r[3] for r in reps if not r[7]]
+    dur = float(np.median(durs)) if durs else None  # the set's typical concentric phase
+    reps = _place_broken(reps, t, gap, dur if dur is not None else 1.0)
+    if dur is not None:
+        reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, dur, partial), key=lambda r: r[3])
     out: list[RepWindow] = []
     set_no, rep_no, prev_end = 0, 0, -np.inf
     for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken) in enumerate(reps):
@@ -241,12 +244,10 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     return out
 
 
-def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray) -> list[tuple]:
+def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray, dur: float) -> list[tuple]:
     """A stroke broken by a gap runs from its lowest to its highest point, one of them inside the
     gap; its concentric phase is placed by the end that was received and the set's typical
-    concentric duration."""
-    durs = [r[4] - r[3] for r in reps if not r[7]]
-    dur = float(np.median(durs)) if durs else 1.0
+    concentric duration `dur`."""
     out = []
     for r in reps:
         i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken = r
@@ -263,7 +264,7 @@ def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray) -> list[tup
     return out
 
 
-def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period_s: float,
+def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period_s: float, dur: float,
                        partial: list[tuple[float, float]] = (), max_misfit: float = 0.35,
                        min_covered: float = 0.6, max_lost: int = 2) -> list[tuple]:
     """Reps that a long data gap swallowed whole, inferred from the set's rhythm.
@@ -275,16 +276,15 @@ def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period
     a gap, with data received on both sides of it, covers most of where its concentric phase
     belongs. Where the data were received and show no rep, there was none: the lifter paused or
     had stopped. Before the first rep and after the last one the rhythm says nothing: the set may
-    not have begun or may be over. Velocity and range of motion of such a rep are unknown."""
+    not have begun or may be over. `dur` is the set's typical concentric phase. Velocity and range
+    of motion of such a rep are unknown."""
     if len(reps) < 3:
         return []
     tops = np.array([r[4] for r in reps])  # a gap moves a broken rep's start more than its top
-    durs = np.array([r[4] - r[3] for r in reps if not r[7]])
     steps = np.diff(tops)
     regular = steps[(steps > 0.6 * period_s) & (steps < 1.4 * period_s)]
-    if len(regular) < 2 or not len(durs):
+    if len(regular) < 2:
         return []
-    dur = float(np.median(durs))
     valid_idx = np.flatnonzero(~gap)
     first_ok, last_ok = (valid_idx[0], valid_idx[-1]) if len(valid_idx) else (len(t), -1)
 

@@ -43,8 +43,12 @@ class LiveRep:
     result: RepResult
     velocity_loss_pct: float
     latency_s: float
-    delay_s: float = float("nan")  # from the rep's end to its report, on the session clock
     reported_s: float = float("nan")  # when it was reported, on the session clock
+
+    @property
+    def delay_s(self) -> float:
+        """From the rep's end to its report, on the session clock."""
+        return self.reported_s - self.result.concentric_end_s
 
 
 @dataclass
@@ -76,7 +80,10 @@ class LiveAnalyzer:
         self._peak = 0.0
         self._t_prev: float | None = None
         self._due: float | None = None  # session time at which to analyse after a top
-        self.delays_s: list[float] = []
+
+    @property
+    def delays_s(self) -> list[float]:
+        return [r.delay_s for r in self.reps]
 
     def warm_up(self) -> None:
         """Load the compiled kernels before the first rep, so it is not slower than the rest."""
@@ -115,9 +122,10 @@ class LiveAnalyzer:
         """Advance the leaky vertical speed over one block; True when a rise has just ended."""
         top = False
         for ti, fi in zip(t.tolist(), fmag.tolist()):
-            if self._t_prev is None or not ti > self._t_prev:
-                self._t_prev = ti if self._t_prev is None else self._t_prev
-                self._g = fi if self._g is None else self._g
+            if self._t_prev is None:
+                self._t_prev, self._g = ti, fi
+                continue
+            if ti <= self._t_prev:  # a repeated or out-of-order stamp carries no new time
                 continue
             dt = min(ti - self._t_prev, 0.1)  # across a gap nothing is known: little is carried
             self._t_prev = ti
@@ -179,10 +187,8 @@ class LiveAnalyzer:
             r.flags = [FlagResult(n, float(v), *describe(n, v, self.thresholds)) for n, v in raised.items()]
             self._last_end = r.concentric_end_s
             latency = time.perf_counter() - t0
-            live = LiveRep(self._set_no, self._rep_no, r, vl, latency, now_s + latency - r.concentric_end_s,
-                           now_s + latency)
+            live = LiveRep(self._set_no, self._rep_no, r, vl, latency, now_s + latency)
             self.latencies_s.append(latency)
-            self.delays_s.append(live.delay_s)
             self.reps.append(live)
             out.append(live)
             self.on_rep(live)
