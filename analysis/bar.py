@@ -251,13 +251,26 @@ def _drop_mid_stroke_rests(still: np.ndarray, pos_bp: np.ndarray, turns: np.ndar
     return out
 
 
-def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: float = 0.12) -> np.ndarray:
-    """A rest is where the bar does not move: a steady descent looks still to an accelerometer
-    and a gyroscope, but not to the band-passed velocity."""
+def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, fs_hz: float, max_speed_mps: float = 0.12,
+                       min_s: float = 0.3) -> np.ndarray:
+    """A rest is where the bar does not move: a steady descent, or a slow rise out of a pause
+    at the bottom, looks still to an accelerometer and a gyroscope, but not to the band-passed
+    velocity. A run is a rest where the median speed is low, and only as far as it stays low: the
+    part of it where the bar travels is cut off (what is left must still last `min_s`)."""
     out = still.copy()
+    slow = np.abs(vel_bp) <= max_speed_mps
     for a, b in _runs(still):
         if np.median(np.abs(vel_bp[a:b])) > max_speed_mps:  # the median: the filter smears the edges
             out[a:b] = False
+            continue
+        if slow[a:b].all():
+            continue
+        # cut where the bar travels; what is left of the run must still last `min_s`
+        part = slow[a:b].copy()
+        for c, d in _runs(part):
+            if d - c < min_s * fs_hz:
+                part[c:d] = False
+        out[a:b] = part
     return out
 
 
@@ -281,7 +294,7 @@ def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float
     if not att.n_still_periods:
         return running
     vel_bp, _ = band_passed(np.where(valid, f_up - running, 0.0), fs_hz, period_s)
-    rests = _drop_moving_rests(att.still & valid, vel_bp)
+    rests = _drop_moving_rests(att.still & valid, vel_bp, fs_hz)
     runs = [(a, b) for a, b in _runs(rests) if b - a >= 0.4 * fs_hz
             and abs(float(np.mean(f_up[a:b] - running[a:b]))) < GRAVITY_AGREEMENT_MPS2]
     if not runs:
@@ -470,7 +483,7 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     acc_up[long_gap] = 0.0  # across a long gap nothing is known
     vel_bp, pos_bp = band_passed(acc_up, s.fs_hz, period)
     strokes, strokes_kind = extrema(pos_bp, 0.5 * prominence_m)
-    still = _drop_mid_stroke_rests(_drop_moving_rests(att.still, vel_bp), pos_bp, strokes, strokes_kind)
+    still = _drop_mid_stroke_rests(_drop_moving_rests(att.still, vel_bp, s.fs_hz), pos_bp, strokes, strokes_kind)
     still = confirm_rests(acc_up, still, s.fs_hz, valid=s.valid)
     acc_up[still] = 0.0
     # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored velocity;

@@ -151,6 +151,10 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResul
         grade = "poor"
         quality.append("a long data gap inside the concentric phase: the rep is counted, its velocity and "
                        "range of motion are unknown")
+    elif w.cut_by_start:
+        grade = "poor"
+        quality.append("the recording starts during this rep's rise: the rep is counted, its start is placed "
+                       "from the set's typical concentric phase and its velocity is unknown")
     elif lost_s > 0:
         grade = "fair"
         unc = float(np.hypot(unc, GAP_MV_UNCERTAINTY_MPS_PER_S * lost_s))

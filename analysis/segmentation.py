@@ -23,6 +23,12 @@ from analysis.config import PipelineSettings
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
 PARTIAL_ROM_FRACTION = 0.4  # a stroke shorter than this share of the set's median range is no rep
 PARTLY_LOST = 0.15  # a rep in the rhythm, partly seen, is counted when this share of it was lost
+# a rise still this fast (share of its peak) when the recording ends has not been seen to end
+OPEN_END_MAX_SPEED_FRACTION = 0.3
+# a rise at the very start of a squat or bench recording, with no descent seen before it, is a rep
+# only when it is as long as the set's own (withheld-value threshold: 35 % off the median)
+OPENING_MIN_ROM_FRACTION = 0.65
+OPENING_MAX_DURATION = 1.5  # x the set's median concentric phase
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class RepWindow:
     i_start: int
     i_end: int
     broken_by_gap: bool = False  # a long data gap inside: counted, but velocity and ROM unknown
+    cut_by_start: bool = False  # the recording starts during the rise: counted, velocity unknown
 
 
 def _extrema(pos: np.ndarray, swing_m: float, track: BarTrack | None = None) -> list[tuple[int, int]]:
@@ -164,6 +171,9 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         i_pk = i_lo + int(np.argmax(np.where(gap[i_lo:i_hi + 1], -np.inf, v[i_lo:i_hi + 1])))
         if v[i_pk] < settings.min_peak_velocity_mps and not broken and not in_rhythm:
             continue
+        if i_hi == len(z) - 1 and v[i_hi] > OPEN_END_MAX_SPEED_FRACTION * v[i_pk]:
+            continue  # the data end while the bar still rises: nothing shows a completed rep
+            # (with no turnaround after it to pin it, a drifting track rises like this too)
         t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps)
         if t_e - t_s < 0.1:
             continue
@@ -179,6 +189,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         # first rep without its descent; only a Romanian deadlift's first rise (the pick-up from
         # the floor) is never a rep
         opens_recording = k <= 1 and exercise in ("squat", "bench_press")
+        if opens_recording and np.isfinite(typical_rom) and rom < OPENING_MIN_ROM_FRACTION * typical_rom:
+            continue  # no descent seen before it, and short of the set's reps: the walk-out or a re-grip
         if exercise in ECCENTRIC_FIRST and not broken and not opens_recording:
             deep = ecc is not None and ((plausible and ecc[2] >= 0.5 * rom) or
                                         px[seq[k - 1][0]] - px[i_lo] >= 0.5 * (px[i_hi] - px[i_lo]))
@@ -238,8 +250,15 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
                 e1 = float(t[min(j + dn[-1] + 1, len(t) - 1)]) if dn.size else None
             # setup: from when the bar came to rest on the floor (end of the previous lowering)
             setup = ecc[1] if ecc and ecc[1] < t_s else None
+        # a rise from the recording's first sample: before the first turnaround nothing pins the
+        # velocity, so a start found there is the recording's, not the rep's; one far longer than
+        # the set's concentric phases is placed by them, and its velocity is not measured
+        cut = i_lo == 0 and not broken and dur is not None and t_e - t_s > OPENING_MAX_DURATION * dur
+        if cut:
+            t_s = max(float(t[0]), t_e - dur)
         out.append(RepWindow(set_no, rep_no, t_s, t_e, float(t[i_pk]), e0, e1, lock_end, setup,
-                             int(np.searchsorted(t, t_s)), int(min(np.searchsorted(t, t_e), len(t) - 1)), broken))
+                             int(np.searchsorted(t, t_s)), int(min(np.searchsorted(t, t_e), len(t) - 1)), broken,
+                             cut))
         prev_end = t_e
     return out
 
@@ -294,7 +313,11 @@ def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period
             return False
         covered = float(np.mean(gap[i0:i1 + 1]))
         seen = any(min(b, top_s) - max(a, top_s - dur) > 0.3 * dur for a, b in partial)
-        return covered >= min_covered or (seen and covered >= PARTLY_LOST)
+        if not seen:
+            return covered >= min_covered
+        # part of a stroke was received: the gap may have cut it from the descent before it
+        j0 = max(0, int(np.searchsorted(t, top_s - 1.5 * dur)))
+        return float(np.mean(gap[j0:i1 + 1])) >= PARTLY_LOST
 
     def local_period(a: int) -> float:  # the regular steps nearest rep a
         near = steps[max(0, a - 3):a + 4]

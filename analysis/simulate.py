@@ -59,19 +59,25 @@ class CommodityLink:
     instants, packs rows into connection events stamped on arrival, loses packets in bursts, and
     an IMU with an uncalibrated gyroscope offset and spiky noise. Each range is drawn per session."""
 
-    distinct_hz: tuple[float, float] = (30.0, 55.0)  # distinct samples per second (real: 12 to 55)
+    # Each range is drawn per session so that its median and its range match the table: a
+    # triangular draw (low, mode, high), or log-uniform where the table's range spans decades.
+    distinct_hz: tuple[float, float, float] = (12.0, 50.0, 55.0)  # real: median 42, 12 to 55
     repeat_frac: tuple[float, float] = (0.18, 0.34)  # rows that repeat the previous row's values
     acc_stale_frac: tuple[float, float] = (0.01, 0.04)  # accelerometer held while the gyroscope changed
     conn_interval_s: tuple[float, float] = (0.020, 0.032)
     row_spacing_s: tuple[float, float] = (0.003, 0.004)  # rows of one burst, stamped on arrival
-    loss_per_min: tuple[float, float] = (5.0, 60.0)  # packet-loss gaps of 0.1 s or more
+    # packet-loss gaps of 0.1 s or more per minute, log-uniform (real: median 30, 0 to 209); a
+    # share of sessions lose nothing
+    loss_per_min: tuple[float, float] = (3.0, 210.0)
+    no_loss_prob: float = 0.1
     loss_median_s: float = 0.13
     long_loss_prob: float = 0.03  # a gap of 1 to 3 s instead
     gyro_offset_dps: tuple[float, float] = (6.6, 21.6)  # magnitude of the zero-rate offset
-    gyro_noise_dps: tuple[float, float] = (0.7, 8.0)
+    gyro_noise_dps: tuple[float, float] = (0.7, 45.0)  # log-uniform (real: median 5.3)
     gyro_spike_rate: float = 0.01  # share of samples with a spike of 30 to 200 deg/s
-    # white sensor noise; the table's 0.022 g "quietest second" also holds body sway, modelled apart
-    acc_noise_g: tuple[float, float] = (0.003, 0.03)
+    # white sensor noise, log-uniform; the table's "quietest second" (median 0.022 g, up to
+    # 0.09 g) also holds body sway, which is modelled apart
+    acc_noise_g: tuple[float, float] = (0.003, 0.06)
     bar_roll_total_deg: tuple[float, float] = (1.0, 137.0)  # roll about the bar's axis over the set
 
 
@@ -534,10 +540,16 @@ def _sample(rng, t_fine, f_sf, w_sf, fs_hz, nm: NoiseModel, t_end: float):
     return t, acc_g, gyro_dps
 
 
+def _log_uniform(rng, lo_hi: tuple[float, float]) -> float:
+    return float(np.exp(rng.uniform(np.log(lo_hi[0]), np.log(lo_hi[1]))))
+
+
 def _loss_intervals(rng, link: CommodityLink, t_end: float) -> list[tuple[float, float]]:
     """Packet-loss bursts on the arrival clock: a Poisson process of gaps, mostly 0.1 to 0.7 s
     (median 0.13 s), now and then seconds long."""
-    rate = rng.uniform(*link.loss_per_min)
+    if rng.uniform() < link.no_loss_prob:
+        return []
+    rate = _log_uniform(rng, link.loss_per_min)
     n = rng.poisson(rate * t_end / 60.0)
     out = []
     for g0 in np.sort(rng.uniform(0, t_end, n)):
@@ -552,7 +564,7 @@ def _loss_intervals(rng, link: CommodityLink, t_end: float) -> list[tuple[float,
 def _commodity_rows(rng, t_fine, f_sf, w_sf, link: CommodityLink, nm: NoiseModel, t_end: float,
                     losses: list[tuple[float, float]]):
     """Rows as a commodity BLE-UART bar sensor delivers them (see `CommodityLink`)."""
-    fs = rng.uniform(*link.distinct_hz)
+    fs = rng.triangular(*link.distinct_hz)
     clock = 1.0 + rng.normal(0, nm.clock_ppm * 1e-6)
     t0 = rng.uniform(0, 1.0 / fs)
     n = int((t_end - t0 - 0.05) * fs * clock)
@@ -564,10 +576,10 @@ def _commodity_rows(rng, t_fine, f_sf, w_sf, link: CommodityLink, nm: NoiseModel
     ma = np.eye(3) + np.diag(rng.normal(0, nm.acc_scale_err, 3)) + rng.normal(0, nm.cross_axis, (3, 3)) * (1 - np.eye(3))
     mg = np.eye(3) + np.diag(rng.normal(0, nm.gyro_scale_err, 3)) + rng.normal(0, nm.cross_axis, (3, 3)) * (1 - np.eye(3))
     acc_g = f @ ma.T / G0_MPS2 + rng.normal(0, nm.acc_bias_g, 3)
-    acc_g += rng.normal(0, rng.uniform(*link.acc_noise_g), (n, 3))
+    acc_g += rng.normal(0, _log_uniform(rng, link.acc_noise_g), (n, 3))
     off = rng.normal(size=3)
     off *= rng.uniform(*link.gyro_offset_dps) / np.linalg.norm(off)
-    gyro_dps = np.rad2deg(w) @ mg.T + off + rng.normal(0, rng.uniform(*link.gyro_noise_dps), (n, 3))
+    gyro_dps = np.rad2deg(w) @ mg.T + off + rng.normal(0, _log_uniform(rng, link.gyro_noise_dps), (n, 3))
     spikes = rng.uniform(size=n) < link.gyro_spike_rate
     gyro_dps[spikes] += rng.uniform(30, 200, (int(spikes.sum()), 3)) * rng.choice([-1, 1], (int(spikes.sum()), 3))
     acc_g = np.round(acc_g / 0.000488) * 0.000488  # LSM6DS33 at +-16 g and +-2000 dps
@@ -757,7 +769,7 @@ def write_session(sim: SimulatedSession, out_dir: str | Path, extra_meta: dict |
 
 
 _COMMODITY = dict(link=CommodityLink(), sets=1, reps_per_set=10, start_mid_set=True, lumbar_sensors=0,
-                  mean_velocity_first_mps=(0.35, 0.75), velocity_loss_final=(0.05, 0.35), lockout_sway_m=0.004,
+                  mean_velocity_first_mps=(0.30, 0.80), velocity_loss_final=(0.05, 0.35), lockout_sway_m=0.004,
                   gaps=0, duplicate_rate=0.0)
 
 
@@ -785,7 +797,9 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
         # mid-activity, no quiet standing, short or no pauses, repeats, bursts, loss, gyro offset
         "commodity_deadlift": dict(_COMMODITY, rep_pause_s=(0.1, 0.6)),
         "commodity_deadlift_tng": dict(_COMMODITY, touch_and_go=True, rep_pause_s=(0.05, 0.4)),
-        "commodity_rdl": dict(_COMMODITY, exercise="romanian_deadlift", rep_pause_s=(0.1, 0.8)),
+        # slow RDLs: peaks of 0.13 g and rep periods up to 6.3 s in the table
+        "commodity_rdl": dict(_COMMODITY, exercise="romanian_deadlift", rep_pause_s=(0.2, 2.0),
+                              mean_velocity_first_mps=(0.25, 0.60)),
         "commodity_squat": dict(_COMMODITY, exercise="squat", rep_pause_s=(0.05, 0.6)),
         "commodity_deadlift_lumbar": dict(_COMMODITY, lumbar_sensors=2, rep_pause_s=(0.1, 0.6)),
     }

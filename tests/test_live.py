@@ -17,10 +17,31 @@ def _overlaps(a0, a1, b0, b1):
     return min(a1, b1) - max(a0, b0) > 0.5 * (b1 - b0)
 
 
+def _lost_fraction(sim) -> float:
+    """Share of the bar's recording lost to packet loss, from the simulator's own gap list."""
+    t = sim.sensors["bar"]["time_s"]
+    lost, cur = 0.0, -np.inf
+    for a, b in sorted(sim.gaps):
+        a = max(a, cur)
+        lost += max(0.0, b - a)
+        cur = max(cur, b)
+    return lost / (t[-1] - t[0])
+
+
+def _typical(name: str, seed: int, max_lost: float = 0.10):
+    """The first session from `seed` on whose link loses no more than `max_lost` of the time
+    (the real sets' median is 6 %): chosen by the simulated link alone, never by the outcome."""
+    while True:
+        sim = simulate(scenario(name, seed=seed))
+        if sim.config.link is None or _lost_fraction(sim) <= max_lost:
+            return sim
+        seed += 1
+
+
 @pytest.mark.parametrize("name,seed", [("commodity_deadlift_tng", 301), ("commodity_squat", 302),
                                        ("deadlift_touch_and_go", 1)])
 def test_live_reports_every_rep_within_a_second_of_its_end(tmp_path, name, seed):
-    sim = simulate(scenario(name, seed=seed))
+    sim = _typical(name, seed)
     rec = write_recording(sim, tmp_path / "rec")
     live = LiveAnalyzer(sim.config.exercise, bar_sensor_id=0)
     replay(rec, live=live)
