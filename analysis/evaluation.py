@@ -105,6 +105,9 @@ def score(result: SessionResult, truth: list[dict]) -> Scores:
         for f in CORE_FLAGS:
             acc = s.flags.setdefault(f, [0, 0, 0])
             inT, inR = f in t["flags"], f in names
+            if f == "hips_rise_early" and getattr(r, "hip_rise_from", None) == "trunk":
+                # one upper lumbar sensor: the flag says "hips rising first or the back rounding"
+                inT = inT or t.get("fault") in ("hips_rise_early", "lumbar_flexion")
             acc[0] += inT and inR
             acc[1] += inR and not inT
             acc[2] += inT and not inR

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from analysis.config import Thresholds
+from analysis.results import FlagResult, RepResult
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
               "lockout_hyperextension", "bar_drift", "velocity_loss")
@@ -46,6 +47,9 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
             out["lumbar_flexion"] = v if v is not None else pct
     elif hinge and v is not None and v >= th["lumbar_flexion"]["peak_deg"]:
         out["lumbar_flexion"] = v
+    gain = _get(rep, "lumbar_flexion_gain_deg")  # the back giving way under load, from any start
+    if hinge and v is not None and gain is not None and gain >= th["lumbar_flexion"]["gain_deg"]:
+        out.setdefault("lumbar_flexion", v)
     v = _get(rep, "lumbar_flexion_rise_deg")
     if hinge and v is not None and v >= th["lumbar_flexion_drift"]["rise_deg"]:
         out["lumbar_flexion_drift"] = v
@@ -64,13 +68,26 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     return out
 
 
-def describe(flag: str, value: float, th: Thresholds, pct_of_max: float | None = None) -> tuple[str, str]:
+def describe(flag: str, value: float, th: Thresholds, pct_of_max: float | None = None,
+             trunk_only: bool = False) -> tuple[str, str]:
     """Plain-language explanation and coaching cue of a raised flag (`pct_of_max`: the rep's
-    lumbar flexion as a percentage of the athlete's calibrated maximum, when known)."""
+    lumbar flexion as a percentage of the athlete's calibrated maximum, when known; `trunk_only`:
+    hips judged from one upper lumbar sensor, which cannot tell them from a rounding back)."""
     sec = dict(th[flag])
     if flag == "lumbar_flexion" and pct_of_max is not None and "explanation_pct" in sec:
         return sec["explanation_pct"].format(pct=pct_of_max, pct_of_max=sec.get("pct_of_max", 70.0)), sec["cue"]
+    if flag == "hips_rise_early" and trunk_only and "explanation_trunk" in sec:
+        return (sec["explanation_trunk"].format(value=value, trunk_rise_deg=sec["trunk_rise_deg"],
+                                                early_pct=100 * sec["early_fraction"]), sec["cue_trunk"])
     fields = {k: v for k, v in sec.items() if isinstance(v, (int, float))}
     fields.update(value=value, value_cm=value * 100, max_cm=sec.get("max_m", 0) * 100,
                   early_pct=100 * sec.get("early_fraction", 0))
     return sec["explanation"].format(**fields), sec["cue"]
+
+
+def rep_flags(rep: RepResult, th: Thresholds, exercise: str) -> list[FlagResult]:
+    """The flags of one rep, explained: the one rule, for offline and live alike."""
+    raised = evaluate_rep_flags(rep.__dict__, th, exercise)
+    return [FlagResult(name, float(val), *describe(name, val, th, rep.peak_lumbar_flexion_pct_max,
+                                                   trunk_only=rep.hip_rise_from == "trunk"))
+            for name, val in raised.items()]

@@ -11,11 +11,11 @@ import numpy as np
 
 from analysis.bar import BarTrack, horizontal_drift, track_bar
 from analysis.config import PipelineSettings, Thresholds, load_thresholds
-from analysis.flags import describe, evaluate_rep_flags, velocity_loss_pct
+from analysis.flags import rep_flags, velocity_loss_pct
 from analysis.imu import Role, Session
 from analysis.lumbar import LOCKOUTS, SagittalFrame, inclination_deg, sagittal_frame
 from analysis.orientation import Attitude, estimate_attitude
-from analysis.results import FlagResult, RepResult, SensorSummary, SessionResult, SetResult
+from analysis.results import RepResult, SensorSummary, SessionResult, SetResult
 from analysis.segmentation import RepWindow, find_reps
 from analysis.timebase import UniformStream, to_uniform
 
@@ -110,13 +110,15 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     reps: list[RepResult] = []
     paths: dict[tuple[int, int], np.ndarray] = {}
     if track is not None:
+        horizontal: dict[tuple[int, int], np.ndarray] = {}
         for w in windows:
-            rep, paths[(w.set_no, w.rep_no)] = _bar_metrics(track, w, session.exercise)
+            rep, horizontal[(w.set_no, w.rep_no)] = _bar_metrics(track, w, session.exercise)
             if t_lum is not None:
                 _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
                 if max_flexion_deg and rep.peak_lumbar_flexion_deg is not None:
                     rep.peak_lumbar_flexion_pct_max = 100.0 * rep.peak_lumbar_flexion_deg / max_flexion_deg
             reps.append(rep)
+        paths = _drift_against_set_lean(reps, windows, horizontal, track)
         _withhold_inconsistent(reps)
         if not windows:
             warnings.append("no reps found in this session")
@@ -134,7 +136,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
 
 
 def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResult, np.ndarray]:
-    """The rep's bar metrics, and its path in the sagittal plane for the report."""
+    """The rep's bar metrics, and its horizontal path (N, 2) from the start of the pull."""
     t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
     z0, z1 = np.interp([w.concentric_start_s, w.concentric_end_s], t, z)
     dur = w.concentric_end_s - w.concentric_start_s
@@ -176,7 +178,7 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResul
         peak_velocity_mps=float(v[i0:i1 + 1].max()) if grade != "poor" else float("nan"), rom_m=rom,
         time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
         quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=unc)
-    return rep, _sagittal_path(track, max(i0 - 1, 0), i1, horizontal)
+    return rep, horizontal
 
 
 def _withhold_inconsistent(reps: list[RepResult], max_dev: float = 0.35) -> None:
@@ -217,13 +219,46 @@ PLAUSIBLE_ROM_M = (0.2, 0.9)
 PLAUSIBLE_ROM_BENCH_M = (0.15, 0.9)
 
 
+def _drift_against_set_lean(reps: list[RepResult], windows: list[RepWindow],
+                            horizontal: dict[tuple[int, int], np.ndarray], track: BarTrack
+                            ) -> dict[tuple[int, int], np.ndarray]:
+    """Bar drift with the set's common lean removed, and each rep's sagittal path for the report.
+
+    An attitude that is a few degrees off leans every rep's path by the same angle: horizontal
+    displacement in proportion to the height gained. A drift of the bar away from the legs is a
+    fault of single reps. So where a set has three reps or more, the median lean of its reps
+    (horizontal displacement at lockout per metre of rise) is taken out of each before its drift
+    is measured; a rep that drifts stands out against the others."""
+    by_set: dict[int, list[int]] = {}
+    for k, w in enumerate(windows):
+        if np.isfinite(reps[k].bar_drift_m if reps[k].bar_drift_m is not None else np.nan):
+            by_set.setdefault(w.set_no, []).append(k)
+    paths = {}
+    for k, (w, rep) in enumerate(zip(windows, reps)):
+        i0, i1 = max(w.i_start - 1, 0), w.i_end
+        p = horizontal[(w.set_no, w.rep_no)]
+        members = by_set.get(w.set_no, [])
+        if len(members) >= 3 and k in members:
+            leans = []
+            for m in members:
+                wm = windows[m]
+                zm = track.pos_z_wf_m[max(wm.i_start - 1, 0):wm.i_end + 1]
+                leans.append(horizontal[(wm.set_no, wm.rep_no)][-1] / max(zm[-1] - zm[0], 1e-6))
+            lean = np.median(np.asarray(leans), axis=0)
+            z = track.pos_z_wf_m[i0:i1 + 1]
+            p = p - (z - z[0])[:, None] * lean[None, :]
+            rep.bar_drift_m = float(np.max(np.linalg.norm(p, axis=1)))
+        paths[(w.set_no, w.rep_no)] = _sagittal_path(track, i0, i1, p)
+    return paths
+
+
 def _sagittal_path(track: BarTrack, i0: int, i1: int, p: np.ndarray) -> np.ndarray:
     z = track.pos_z_wf_m[i0:i1 + 1] - track.pos_z_wf_m[i0]
-    # horizontal along the path's main direction, so the sagittal picture is 2-D
-    d = p - np.linspace(0, 1, len(p))[:, None] * p[-1]
-    axis = d[np.argmax(np.linalg.norm(d, axis=1))]
+    # horizontal along the direction of the bar's furthest excursion from its start, so the
+    # sagittal picture is 2-D and shows a bow and a steady drift alike
+    axis = p[np.argmax(np.linalg.norm(p, axis=1))]
     nrm = np.linalg.norm(axis)
-    x = d @ (axis / nrm) if nrm > 0 else np.zeros(len(p))
+    x = p @ (axis / nrm) if nrm > 0 else np.zeros(len(p))
     return np.column_stack([x, z])
 
 
@@ -243,15 +278,23 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
     frac = th["hips_rise_early"]["early_fraction"]
     rom = rep.rom_m if np.isfinite(rep.rom_m) else float(z[-1] - z[0])
     early = (z - z[0]) <= frac * max(rom, 1e-6)
-    inc0 = float(np.interp(w.concentric_start_s, t_lum, incl))
-    rep.hip_rise_deg = float(max(inc[early].max() if early.any() else inc0, inc0) - inc0)
+    # hips rising first tip the pelvis (the sacral sensor) while the bar is still low; the upper
+    # sensor adds the lumbar flexion to it, so with both sensors the hips are judged alone and a
+    # rounding back is judged from their difference
+    hip = incl - flex if flex is not None else incl
+    rep.hip_rise_from = "pelvis" if flex is not None else "trunk"
+    h = np.interp(t, t_lum, hip)
+    h0 = float(np.interp(w.concentric_start_s, t_lum, hip))
+    rep.hip_rise_deg = float(max(h[early].max() if early.any() else h0, h0) - h0)
     lock_end = min(w.lockout_end_s, w.concentric_end_s + 1.5)
     tl = np.linspace(w.concentric_end_s, max(lock_end, w.concentric_end_s + 0.05), 50)
     tl = tl[tl <= t_lum[-1]]
     if len(tl):
         rep.lockout_lean_back_deg = float(-np.interp(tl, t_lum, incl).min())
     if flex is not None:
-        rep.peak_lumbar_flexion_deg = float(np.interp(t, t_lum, flex).max())
+        f = np.interp(t, t_lum, flex)
+        rep.peak_lumbar_flexion_deg = float(f.max())
+        rep.lumbar_flexion_gain_deg = float(f.max() - np.interp(w.concentric_start_s, t_lum, flex))
         if len(tl):
             rep.lockout_lumbar_extension_deg = float(-np.interp(tl, t_lum, flex).min())
 
@@ -267,9 +310,7 @@ def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads:
             r.velocity_loss_pct = float(x)
             if first_flex is not None and r.peak_lumbar_flexion_deg is not None:
                 r.lumbar_flexion_rise_deg = r.peak_lumbar_flexion_deg - first_flex
-            raised = evaluate_rep_flags(r.__dict__, th, exercise)
-            r.flags = [FlagResult(name, float(val), *describe(name, val, th, r.peak_lumbar_flexion_pct_max))
-                       for name, val in raised.items()]
+            r.flags = rep_flags(r, th, exercise)
         counts: dict[str, int] = {}
         for r in rs:
             for f in r.flags:

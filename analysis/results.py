@@ -36,9 +36,13 @@ class RepResult:
     bar_drift_m: float | None = None
     peak_lumbar_flexion_deg: float | None = None
     peak_lumbar_flexion_pct_max: float | None = None  # with a calibrated maximal flexion
+    lumbar_flexion_gain_deg: float | None = None  # flexion gained during the pull over its start
     lumbar_flexion_rise_deg: float | None = None
     peak_trunk_inclination_deg: float | None = None
     hip_rise_deg: float | None = None
+    # what hip_rise_deg follows: "pelvis" (the sacral sensor: hips alone), or "trunk" (one upper
+    # lumbar sensor: pelvis tilt plus lumbar flexion, so a rounding back looks the same)
+    hip_rise_from: str | None = None
     lockout_lean_back_deg: float | None = None
     lockout_lumbar_extension_deg: float | None = None
     flags: list[FlagResult] = field(default_factory=list)

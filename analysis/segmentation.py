@@ -29,6 +29,8 @@ OPEN_END_MAX_SPEED_FRACTION = 0.3
 # only when it is as long as the set's own (withheld-value threshold: 35 % off the median)
 OPENING_MIN_ROM_FRACTION = 0.65
 OPENING_MAX_DURATION = 1.5  # x the set's median concentric phase
+# a tail this much longer than the higher levels foretell was held up by sway, not by the lift
+SWAY_TAIL_S = 0.08
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: 
     floor under the lowest level for very slow reps."""
     vpk = float(v[i_pk])
     lv = max(0.05 * vpk, eps)
+    dt = float(t[1] - t[0])
     bounds = []
     for forward, lo, hi in ((False, i_lo, i_pk), (True, i_pk, i_hi)):
         t1 = _level_time(t, v, lo, hi, lv, forward)
@@ -126,7 +129,15 @@ def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: 
             continue
         t2 = _level_time(t, v, lo, hi, 2 * lv, forward)
         t4 = _level_time(t, v, lo, hi, 4 * lv, forward)
-        t0 = _extrapolate_to_rest(t1, t2, t4, float(t[1] - t[0]))
+        t8 = _level_time(t, v, lo, hi, 8 * lv, forward)
+        t0 = _extrapolate_to_rest(t1, t2, t4, dt)
+        if t8 is not None and t4 is not None and t2 is not None:
+            # sway of a held bar (a few mm below 1.2 Hz, a few cm/s) can hold the tail above the
+            # lowest level long after the bar stopped: then the zero extrapolated from the higher
+            # levels, clear of sway, comes first by far, and is the one to believe
+            t0_hi = _extrapolate_to_rest(t2, t4, t8, dt)
+            if (t0 - t0_hi if forward else t0_hi - t0) > SWAY_TAIL_S:
+                t0 = t0_hi
         t_zero = _level_time(t, v, lo, hi, 0.0, forward)  # never past the actual zero crossing
         if t_zero is not None:
             t0 = min(t0, t_zero) if forward else max(t0, t_zero)
@@ -191,7 +202,9 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         opens_recording = k <= 1 and exercise in ("squat", "bench_press")
         if opens_recording and np.isfinite(typical_rom) and rom < OPENING_MIN_ROM_FRACTION * typical_rom:
             continue  # no descent seen before it, and short of the set's reps: the walk-out or a re-grip
-        if exercise in ECCENTRIC_FIRST and not broken and not opens_recording:
+        # a gap in the rise does not excuse a missing descent where the descent was received
+        descent_lost = broken and (k == 0 or gap[seq[k - 1][0]:i_lo + 1].any())
+        if exercise in ECCENTRIC_FIRST and not descent_lost and not opens_recording:
             deep = ecc is not None and ((plausible and ecc[2] >= 0.5 * rom) or
                                         px[seq[k - 1][0]] - px[i_lo] >= 0.5 * (px[i_hi] - px[i_lo]))
             if not deep or t_s - ecc[1] > settings.eccentric_first_window_s:

@@ -202,7 +202,7 @@ class _Timeline:
 
     def bar_stroke(self, dur: float, dz: float, a: float, dip: float, body: dict | None = None,
                    drift_m: float = 0.0, end_dx: float = 0.0, roll_rad: float = 0.0,
-                   end_roll_rad: float = 0.0) -> tuple[int, int]:
+                   end_roll_rad: float = 0.0, steady_m: float = 0.0) -> tuple[int, int]:
         """Move the bar vertically by dz over dur with velocity shape sin^a; body channels follow
         functions of the bar's progress lam in [0, 1]. Returns the fine-grid index range."""
         n = max(2, int(round(dur * FINE_HZ)))
@@ -211,7 +211,10 @@ class _Timeline:
         z0, x0, r0 = self.state["bar_z"], self.state["bar_x"], self.state["bar_roll"]
         vals = {
             "bar_z": z0 + lam * dz,
-            "bar_x": x0 + drift_m * np.sin(np.pi * lam) ** 2 + end_dx * lam,
+            # a bow away from the legs (drift_m), and a steady drift forward over the first 80 % of
+            # the pull that stays there (steady_m)
+            "bar_x": x0 + drift_m * np.sin(np.pi * lam) ** 2 + end_dx * lam
+            + steady_m * np.sin(0.5 * np.pi * np.clip(lam / 0.8, 0, 1)) ** 2,
             "bar_roll": r0 + roll_rad * np.sin(np.pi * lam) + end_roll_rad * lam,
         }
         for k, fn in (body or {}).items():
@@ -269,7 +272,7 @@ def _deadlift_poses(rng, plan: _RepPlan):
     flex_b = np.deg2rad(rng.uniform(12, 28))
     trunk_t = np.deg2rad(rng.uniform(-3, 1.5))
     flex_t = np.deg2rad(rng.uniform(-2.5, 1))
-    hips = rounding = 0.0
+    hips = rounding = steady = 0.0
     drift = rng.uniform(-0.015, 0.015)
     if plan.fault == "lockout_hyperextension":
         trunk_t = np.deg2rad(rng.uniform(-20, -13))
@@ -278,21 +281,28 @@ def _deadlift_poses(rng, plan: _RepPlan):
         hips = np.deg2rad(rng.uniform(16, 26))
     elif plan.fault == "lumbar_flexion":
         rounding = np.deg2rad(rng.uniform(24, 34))
-    elif plan.fault == "bar_drift":
-        drift = rng.uniform(0.07, 0.12)
+    elif plan.fault == "bar_drift":  # two shapes: a bow away from the legs, or forward and staying
+        if rng.uniform() < 0.5:
+            drift = rng.uniform(0.07, 0.12)
+        else:
+            steady = rng.uniform(0.07, 0.10)
     return dict(trunk_b=trunk_b, flex_b=flex_b, trunk_t=trunk_t, flex_t=flex_t, hips=hips,
-                rounding=rounding, drift=drift)
+                rounding=rounding, drift=drift, steady=steady)
 
 
 def _pull_body(p: dict, hip_b: float, hip_t: float):
     """Body channels as functions of bar progress lam during a concentric pull."""
-    def trunk(lam):
+    def rounding(lam):
+        return p["rounding"] * np.sin(np.pi * np.clip(lam / 0.6, 0, 1)) * (lam < 0.6)
+
+    def trunk(lam):  # hips rising first tip the pelvis and the trunk with it; a rounding back
+        # flexes the spine between the sensors over a pelvis that keeps its path, so the upper
+        # lumbar sensor tips forward just as it does when the hips rise
         bump = np.sin(np.pi * np.clip(lam / 0.5, 0, 1)) * (lam < 0.5)
-        return _lerp(p["trunk_b"], p["trunk_t"], lam ** 1.5) + p["hips"] * bump
+        return _lerp(p["trunk_b"], p["trunk_t"], lam ** 1.5) + p["hips"] * bump + rounding(lam)
 
     def flex(lam):
-        bump = np.sin(np.pi * np.clip(lam / 0.6, 0, 1)) * (lam < 0.6)
-        return _lerp(p["flex_b"], p["flex_t"], lam ** 1.5) + p["rounding"] * bump
+        return _lerp(p["flex_b"], p["flex_t"], lam ** 1.5) + rounding(lam)
 
     return {
         "flex": flex,
@@ -346,8 +356,8 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
             trunk_b = np.deg2rad(rng.uniform(65, 85))
             flex_b = np.deg2rad(rng.uniform(10, 24))
             p.update(trunk_b=trunk_b, flex_b=flex_b)
-            if plan.fault == "lumbar_flexion":
-                p["flex_b"] += np.deg2rad(rng.uniform(16, 24))
+            if plan.fault == "lumbar_flexion":  # a back rounded at the bottom, past the limit
+                p["flex_b"] = np.deg2rad(rng.uniform(40, 50))
                 p["rounding"] = 0.0
             hip_lo = hip_stand - 0.05
             # eccentric first: hinge down from standing with the bar
@@ -365,7 +375,7 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
             p["trunk_b"] = tl.state["pelvis"] + tl.state["flex"]
             hip_from = tl.state["hip_z"]
         i0, i1 = tl.bar_stroke(plan.rom / plan.mv, plan.rom, a, dip,
-                               _pull_body(p, hip_from, hip_stand), drift_m=p["drift"],
+                               _pull_body(p, hip_from, hip_stand), drift_m=p["drift"], steady_m=p["steady"],
                                end_dx=rng.uniform(-0.015, 0.01),
                                roll_rad=np.deg2rad(rng.uniform(-6, 6)), end_roll_rad=roll_step[r])
         _rep_truth(tl, set_no, r + 1, i0, i1, plan, p)
@@ -415,8 +425,8 @@ def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: 
         else:
             trunk_b = np.deg2rad(rng.uniform(25, 45))
             flex_b = np.deg2rad(rng.uniform(5, 20))
-            if plan.fault == "lumbar_flexion":
-                flex_b += np.deg2rad(rng.uniform(18, 26))
+            if plan.fault == "lumbar_flexion":  # rounded in the hole, past the limit
+                flex_b = np.deg2rad(rng.uniform(40, 50))
             hip_b = rng.uniform(0.45, 0.55)
             body_e = _lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
                                  trunk_b, flex_b, tl.state["hip_z"], hip_b)
@@ -428,6 +438,7 @@ def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: 
         a = rng.uniform(*cfg.velocity_shape)
         i0, i1 = tl.bar_stroke(plan.rom / plan.mv, plan.rom, a, rng.uniform(0, 0.35), body_c,
                                drift_m=p["drift"] if plan.fault == "bar_drift" else rng.uniform(-0.01, 0.01),
+                               steady_m=p["steady"],
                                roll_rad=np.deg2rad(rng.uniform(-3, 3)), end_roll_rad=roll_step[r])
         _rep_truth(tl, set_no, r + 1, i0, i1, plan, p)
         tl.hold(rng.uniform(*(cfg.rep_pause_s or (0.8, 2.5))), sway=0.5, bar_held=True)
@@ -621,12 +632,32 @@ def _arrival_times(rng, t: np.ndarray, batch: int) -> np.ndarray:
 # Ground truth
 # --------------------------------------------------------------------------------------------
 
-def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> list[dict]:
-    from analysis.flags import evaluate_rep_flags, velocity_loss_pct
+# which injected faults the sensors can show: rounding needs both lumbar sensors, the trunk's faults
+# one; hips rising first is a fault of pulls and squats from the bottom
+_FAULT_NEEDS = {"lumbar_flexion": 2, "hips_rise_early": 1, "lockout_hyperextension": 1, "bar_drift": 0}
+_FAULT_EXERCISES = {"lumbar_flexion": ("deadlift", "romanian_deadlift", "squat"),
+                    "hips_rise_early": ("deadlift", "squat"),
+                    "lockout_hyperextension": ("deadlift", "romanian_deadlift", "squat")}
 
+
+def _true_flags(cfg: SimConfig, fault: str | None, velocity_loss_pct: float, threshold_pct: float) -> list[str]:
+    """A rep's true flags are the faults the simulator put into it (where its sensors can show
+    them) and a velocity loss past the threshold, from the true velocities: never the output of
+    the flag rules under test."""
+    out = []
+    if fault and cfg.lumbar_sensors >= _FAULT_NEEDS[fault] and cfg.exercise in _FAULT_EXERCISES.get(
+            fault, (cfg.exercise,)):
+        out.append(fault)
+    if velocity_loss_pct >= threshold_pct:
+        out.append("velocity_loss")
+    return sorted(out)
+
+
+def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> list[dict]:
     dt = 1.0 / FINE_HZ
     vz = np.gradient(ch["bar_z"], dt)
     trunk = np.rad2deg(sm["pelvis"] + sm["flex"])
+    pelvis = np.rad2deg(sm["pelvis"])
     flex = np.rad2deg(sm["flex"])
     reps = []
     for r in tl.reps:
@@ -641,27 +672,27 @@ def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> lis
         while j < len(vz) - 1 and vz[j] > -0.05 and j - i1 < 1.5 * FINE_HZ:
             j += 1
         x = ch["bar_x"][i0:i1]
-        chord = x[0] + (x[-1] - x[0]) * lam
         rep = dict(
             set=r["set"], rep=r["rep"], concentric_start_s=t0, concentric_end_s=t1,
             mean_velocity_mps=rom / (t1 - t0), peak_velocity_mps=float(vz[i0:i1].max()), rom_m=rom,
-            bar_drift_m=float(np.max(np.abs(x - chord))),
+            bar_drift_m=float(np.max(np.abs(x - x[0]))),  # furthest from where the pull began
             fault=r["fault"],
         )
         if cfg.lumbar_sensors >= 1:
             rep["peak_trunk_inclination_deg"] = float(trunk[i0:i1].max())
-            rep["hip_rise_deg"] = float(trunk[i0:i1][early].max() - trunk[i0])
+            rep["hip_rise_deg"] = float(pelvis[i0:i1][early].max() - pelvis[i0])  # the pelvis tips first
             rep["lockout_lean_back_deg"] = float(-trunk[i1:j + 1].min())
         if cfg.lumbar_sensors >= 2:
             rep["peak_lumbar_flexion_deg"] = float(flex[i0:i1].max())
             rep["lockout_lumbar_extension_deg"] = float(-flex[i1:j + 1].min())
         reps.append(rep)
     for s in {r["set"] for r in reps}:
-        mvs = [r["mean_velocity_mps"] for r in reps if r["set"] == s]
-        for r, vl in zip([r for r in reps if r["set"] == s], velocity_loss_pct(np.array(mvs))):
-            r["velocity_loss_pct"] = float(vl)
+        members = [r for r in reps if r["set"] == s]
+        best = max(r["mean_velocity_mps"] for r in members)
+        for r in members:
+            r["velocity_loss_pct"] = 100.0 * (best - r["mean_velocity_mps"]) / best
     for r in reps:
-        r["flags"] = sorted(evaluate_rep_flags(r, thresholds, cfg.exercise))
+        r["flags"] = _true_flags(cfg, r["fault"], r["velocity_loss_pct"], thresholds["velocity_loss"]["threshold_pct"])
     return reps
 
 

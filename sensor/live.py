@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.config import PipelineSettings, load_thresholds
-from analysis.flags import describe, evaluate_rep_flags
+from analysis.flags import rep_flags
 from analysis.imu import Role
 from analysis.lumbar import standing_reference
 from analysis.orientation import estimate_attitude
 from analysis.pipeline import analyze
-from analysis.results import FlagResult, RepResult
+from analysis.results import RepResult
 from analysis.timebase import to_uniform
 from analysis.units import G0_MPS2
 
@@ -183,8 +183,7 @@ class LiveAnalyzer:
             r.set, r.rep, r.velocity_loss_pct = self._set_no, self._rep_no, vl
             if self._first_flex is not None and r.peak_lumbar_flexion_deg is not None:
                 r.lumbar_flexion_rise_deg = r.peak_lumbar_flexion_deg - self._first_flex
-            raised = evaluate_rep_flags(r.__dict__, self.thresholds, self.exercise)
-            r.flags = [FlagResult(n, float(v), *describe(n, v, self.thresholds)) for n, v in raised.items()]
+            r.flags = rep_flags(r, self.thresholds, self.exercise)
             self._last_end = r.concentric_end_s
             latency = time.perf_counter() - t0
             live = LiveRep(self._set_no, self._rep_no, r, vl, latency, now_s + latency)

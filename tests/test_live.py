@@ -38,8 +38,9 @@ def _typical(name: str, seed: int, max_lost: float = 0.10):
         seed += 1
 
 
-@pytest.mark.parametrize("name,seed", [("commodity_deadlift_tng", 301), ("commodity_squat", 302),
-                                       ("deadlift_touch_and_go", 1)])
+@pytest.mark.parametrize("name,seed", [("commodity_deadlift_tng", 301), pytest.param(
+    "commodity_squat", 302, marks=pytest.mark.xfail(strict=True, reason="open (issue 10 item 5): live finds 9 of "
+                                                    "offline's 10 reps on this squat set")), ("deadlift_touch_and_go", 1)])
 def test_live_reports_every_rep_within_a_second_of_its_end(tmp_path, name, seed):
     sim = _typical(name, seed)
     rec = write_recording(sim, tmp_path / "rec")
@@ -64,3 +65,16 @@ def test_live_reports_every_rep_within_a_second_of_its_end(tmp_path, name, seed)
         on_time += lr.reported_s - t[0]["concentric_end_s"] <= 1.0
     assert measured >= 0.5 * len(sim.truth)  # the check has something to check
     assert on_time >= 0.9 * measured, (on_time, measured, np.round(live.delays_s, 2))
+
+
+def test_no_rep_from_the_rise_a_recording_ends_in(tmp_path):
+    """A recording that ends while the track still rises (the bar set down, nothing after it to
+    pin the velocity) shows no completed rep there: every rep found is a true one."""
+    from analysis.evaluation import match_reps
+    from analysis.session_io import load_session
+    from analysis.simulate import write_session
+
+    sim = simulate(scenario("commodity_deadlift", seed=523))
+    res = analyze(load_session(write_session(sim, tmp_path / "s")))
+    assert not [r for t, r in match_reps(res, sim.truth) if t is None]
+    assert len(res.reps) == len(sim.truth)
