@@ -229,26 +229,26 @@ def _drift_against_set_lean(reps: list[RepResult], windows: list[RepWindow],
     fault of single reps. So where a set has three reps or more, the median lean of its reps
     (horizontal displacement at lockout per metre of rise) is taken out of each before its drift
     is measured; a rep that drifts stands out against the others."""
-    by_set: dict[int, list[int]] = {}
-    for k, w in enumerate(windows):
-        if np.isfinite(reps[k].bar_drift_m if reps[k].bar_drift_m is not None else np.nan):
-            by_set.setdefault(w.set_no, []).append(k)
+    def span(w: RepWindow) -> tuple[int, int]:
+        return max(w.i_start - 1, 0), w.i_end
+
+    def rise(w: RepWindow) -> np.ndarray:  # bar height from the start of the pull
+        i0, i1 = span(w)
+        return track.pos_z_wf_m[i0:i1 + 1] - track.pos_z_wf_m[i0]
+
+    leans_by_set: dict[int, list[np.ndarray]] = {}
+    for w, rep in zip(windows, reps):
+        if rep.bar_drift_m is not None and np.isfinite(rep.bar_drift_m):
+            leans_by_set.setdefault(w.set_no, []).append(
+                horizontal[(w.set_no, w.rep_no)][-1] / max(float(rise(w)[-1]), 1e-6))
+    set_lean = {s: np.median(np.asarray(v), axis=0) for s, v in leans_by_set.items() if len(v) >= 3}
     paths = {}
-    for k, (w, rep) in enumerate(zip(windows, reps)):
-        i0, i1 = max(w.i_start - 1, 0), w.i_end
+    for w, rep in zip(windows, reps):
         p = horizontal[(w.set_no, w.rep_no)]
-        members = by_set.get(w.set_no, [])
-        if len(members) >= 3 and k in members:
-            leans = []
-            for m in members:
-                wm = windows[m]
-                zm = track.pos_z_wf_m[max(wm.i_start - 1, 0):wm.i_end + 1]
-                leans.append(horizontal[(wm.set_no, wm.rep_no)][-1] / max(zm[-1] - zm[0], 1e-6))
-            lean = np.median(np.asarray(leans), axis=0)
-            z = track.pos_z_wf_m[i0:i1 + 1]
-            p = p - (z - z[0])[:, None] * lean[None, :]
+        if w.set_no in set_lean and rep.bar_drift_m is not None and np.isfinite(rep.bar_drift_m):
+            p = p - rise(w)[:, None] * set_lean[w.set_no][None, :]
             rep.bar_drift_m = float(np.max(np.linalg.norm(p, axis=1)))
-        paths[(w.set_no, w.rep_no)] = _sagittal_path(track, i0, i1, p)
+        paths[(w.set_no, w.rep_no)] = _sagittal_path(track, *span(w), p)
     return paths
 
 
