@@ -160,17 +160,19 @@ class _Timeline:
             "hip_z": self.state["hip_z"] + 0.002 * sway * (np.sin(2 * np.pi * 0.2 * tt + ph[2]) - np.sin(ph[2])),
         }
         if bar_held and self.bar_sway_m > 0 and dur >= 0.4:
-            # tapered at both ends so that velocity is continuous with the strokes around the hold
-            ramp = min(0.4, 0.5 * dur)
+            # The sway starts as the stroke ends: its velocity ramps in over 0.06 s (continuous
+            # with the stroke, as a real bar is never stopped dead) and the bar drifts back to
+            # where the hold began over the whole hold, so that holds add no net displacement.
+            ramp = 0.06
             w = np.sin(0.5 * np.pi * np.clip(np.minimum(tt, dur - tt) / ramp, 0, 1)) ** 2
+            back = 0.5 - 0.5 * np.cos(np.pi * tt / dur)
             for ch, scale in (("bar_z", 1.0), ("bar_x", 2.0)):
                 f = self.rng.uniform(0.15, 1.2, 4)
                 phs = self.rng.uniform(0, 2 * np.pi, 4)
-                x = np.sin(2 * np.pi * f[:, None] * tt[None, :] + phs[:, None]).sum(axis=0) / 2.0
-                vals[ch] = self.state[ch] + scale * self.bar_sway_m * w * x
+                v = (2 * np.pi * f[:, None] * np.cos(2 * np.pi * f[:, None] * tt[None, :] + phs[:, None])).sum(axis=0) / 2.0
+                d = np.cumsum(w * v) / FINE_HZ
+                vals[ch] = self.state[ch] + scale * self.bar_sway_m * (d - d[-1] * back)
             self._emit(n, vals)
-            for ch in ("bar_z", "bar_x"):  # a hold ends where it started: no net displacement
-                self.state[ch] = float(self.chunks[ch][-1][0])
             return
         self._emit(n, vals)
 

@@ -70,6 +70,9 @@ def test_accelerometer_bias_from_rests_in_several_orientations():
     means = rots.apply([0, 0, G0_MPS2], inverse=True) + bias + rng.normal(0, 0.003, (12, 3))
     b = fit_acc_bias(means)
     # the pitch axis (y) is not observable from pitching alone: the ridge keeps it near zero
-    assert b[[0, 2]] == pytest.approx(bias[[0, 2]], abs=0.05)  # within 5 mg of a 40 mg bias
+    # the whole bias in the bend's plane, not a shrunken one: 40 mg along the trunk left in tilts
+    # a posture bent 40 degrees by 1.5 degrees
+    assert b[[0, 2]] == pytest.approx(bias[[0, 2]], abs=0.01)  # within 1 mg of a 40 mg bias
     assert fit_acc_bias(means[:3]) is None  # too few rests
     assert fit_acc_bias(np.tile(means[0], (6, 1))) is None  # all alike
+
