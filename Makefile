@@ -21,7 +21,7 @@ browser:
 	@bash tests/install_browser.sh
 
 bench: $(STAMP)
-	$(BIN)/python -m analysis.benchmark
+	$(BIN)/python -m barback.simulation.benchmark
 
 clean:
 	rm -rf $(VENV) build *.egg-info out

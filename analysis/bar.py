@@ -33,10 +33,10 @@ from numba import njit
 
 from scipy.ndimage import uniform_filter1d
 
-from analysis.imu import FloatArray
-from analysis.orientation import Attitude, _runs, rotate_to_world
-from analysis.timebase import MAX_BRIDGE_S, UniformStream
-from analysis.units import G0_MPS2
+from barback.analysis.imu import FloatArray
+from barback.analysis.orientation import Attitude, _runs, rotate_to_world
+from barback.analysis.timebase import MAX_BRIDGE_S, UniformStream
+from barback.analysis.units import G0_MPS2
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from analysis.config import PipelineSettings
-from analysis.errors import InputError
-from analysis.imu import Role, Session
-from analysis.lumbar import inclination_deg, sagittal_frame
-from analysis.orientation import estimate_attitude
-from analysis.timebase import to_uniform
+from barback.analysis.config import PipelineSettings
+from barback.analysis.errors import InputError
+from barback.analysis.imu import Role, Session
+from barback.analysis.lumbar import inclination_deg, sagittal_frame
+from barback.analysis.orientation import estimate_attitude
+from barback.analysis.timebase import to_uniform
 
 STEPS = (("stand tall and still", 5.0), ("bend forward as far as comfortable and hold", 6.0),
          ("stand tall again", 4.0))

@@ -15,7 +15,7 @@ Thresholds = dict[str, Any]
 def load_thresholds(path: str | Path | None = None, overrides: dict[str, float] | None = None) -> Thresholds:
     """Read the threshold file (the bundled one by default) and apply `section.key=value` overrides."""
     if path is None:
-        text = resources.files("analysis").joinpath("thresholds.toml").read_text()
+        text = resources.files("barback.analysis").joinpath("thresholds.toml").read_text()
     else:
         text = Path(path).read_text()
     th = tomllib.loads(text)

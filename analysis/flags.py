@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from analysis.config import Thresholds
-from analysis.results import FlagResult, RepResult
+from barback.analysis.config import Thresholds
+from barback.analysis.results import FlagResult, RepResult
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
               "lockout_hyperextension", "bar_drift", "velocity_loss")

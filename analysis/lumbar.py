@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.imu import FloatArray
-from analysis.orientation import Attitude, still_periods
+from barback.analysis.imu import FloatArray
+from barback.analysis.orientation import Attitude, still_periods
 
 
 @dataclass(frozen=True)

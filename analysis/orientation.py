@@ -20,10 +20,10 @@ import numpy as np
 from numba import njit
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
-from analysis.config import PipelineSettings
-from analysis.imu import FloatArray
-from analysis.timebase import MAX_BRIDGE_S, UniformStream
-from analysis.units import G0_MPS2
+from barback.analysis.config import PipelineSettings
+from barback.analysis.imu import FloatArray
+from barback.analysis.timebase import MAX_BRIDGE_S, UniformStream
+from barback.analysis.units import G0_MPS2
 
 
 @dataclass(frozen=True)

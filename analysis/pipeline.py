@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.bar import BarTrack, horizontal_drift, track_bar
-from analysis.config import PipelineSettings, Thresholds, load_thresholds
-from analysis.flags import rep_flags, velocity_loss_pct
-from analysis.imu import Role, Session
-from analysis.lumbar import LOCKOUTS, SagittalFrame, inclination_deg, sagittal_frame
-from analysis.orientation import Attitude, estimate_attitude
-from analysis.results import RepResult, SensorSummary, SessionResult, SetResult
-from analysis.segmentation import RepWindow, find_reps
-from analysis.timebase import UniformStream, to_uniform
+from barback.analysis.bar import BarTrack, horizontal_drift, track_bar
+from barback.analysis.config import PipelineSettings, Thresholds, load_thresholds
+from barback.analysis.flags import rep_flags, velocity_loss_pct
+from barback.analysis.imu import Role, Session
+from barback.analysis.lumbar import LOCKOUTS, SagittalFrame, inclination_deg, sagittal_frame
+from barback.analysis.orientation import Attitude, estimate_attitude
+from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
+from barback.analysis.segmentation import RepWindow, find_reps
+from barback.analysis.timebase import UniformStream, to_uniform
 
 
 @dataclass

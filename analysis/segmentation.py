@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.bar import BarTrack, extrema
-from analysis.config import PipelineSettings
+from barback.analysis.bar import BarTrack, extrema
+from barback.analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
 PARTIAL_ROM_FRACTION = 0.4  # a stroke shorter than this share of the set's median range is no rep

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.imu import FloatArray, ImuStream
+from barback.analysis.imu import FloatArray, ImuStream
 
 
 MAX_BRIDGE_S = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break

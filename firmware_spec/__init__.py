@@ -88,4 +88,4 @@ def parse_profile(text: str) -> Profile:
 
 @lru_cache(maxsize=1)
 def load_profile() -> Profile:
-    return parse_profile(resources.files("firmware_spec").joinpath("profile.toml").read_text())
+    return parse_profile(resources.files("barback.firmware_spec").joinpath("profile.toml").read_text())

@@ -1,5 +1,5 @@
 /* barback DIY sensor profile, protocol version 1.
- * GENERATED from firmware_spec/profile.toml by `python -m firmware_spec.generate`: do not edit. */
+ * GENERATED from firmware_spec/profile.toml by `python -m barback.firmware_spec.generate`: do not edit. */
 #ifndef BARBACK_PROFILE_H
 #define BARBACK_PROFILE_H
 #include <stdint.h>

@@ -1,7 +1,7 @@
 """Generate the C header and the README tables from profile.toml.
 
-    python -m firmware_spec.generate          # rewrite barback_profile.h and README tables
-    python -m firmware_spec.generate --check  # exit 1 if they are out of date
+    python -m barback.firmware_spec.generate          # rewrite barback_profile.h and README tables
+    python -m barback.firmware_spec.generate --check  # exit 1 if they are out of date
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from firmware_spec import C_TYPES, Profile, load_profile
+from barback.firmware_spec import C_TYPES, Profile, load_profile
 
 HERE = Path(__file__).resolve().parent
 
@@ -19,7 +19,7 @@ def c_header(p: Profile) -> str:
     u = p.uuids
     lines = [
         "/* barback DIY sensor profile, protocol version %d." % p.version,
-        " * GENERATED from firmware_spec/profile.toml by `python -m firmware_spec.generate`: do not edit. */",
+        " * GENERATED from firmware_spec/profile.toml by `python -m barback.firmware_spec.generate`: do not edit. */",
         "#ifndef BARBACK_PROFILE_H",
         "#define BARBACK_PROFILE_H",
         "#include <stdint.h>",
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     stale = [path for path, text in targets.items() if not path.exists() or path.read_text() != text]
     if check:
         for path in stale:
-            print(f"{path} is out of date with profile.toml; run python -m firmware_spec.generate")
+            print(f"{path} is out of date with profile.toml; run python -m barback.firmware_spec.generate")
         return 1 if stale else 0
     for path, text in targets.items():
         path.write_text(text)

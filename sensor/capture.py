@@ -1,7 +1,7 @@
 """Live capture: connect to every sensor at once with bleak, record every byte, feed the pipeline.
 
 The BLE notification callback only stamps and queues the bytes. One consumer task appends each
-record to the recording (crash-safe, see `sensor.recording`), pushes it through `Ingest` (the
+record to the recording (crash-safe, see `barback.sensor.recording`), pushes it through `Ingest` (the
 same call replay makes) and lets the live analyser look for finished reps.
 
 A sensor that drops out is reconnected with a fresh client and its stream restarted; the gap is
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from bleak import BleakClient, BleakScanner
 
-from sensor.devices import DRIVERS, Driver, SetupError, kind_from_advertisement
-from sensor.ingest import Ingest
-from sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
+from barback.sensor.devices import DRIVERS, Driver, SetupError, kind_from_advertisement
+from barback.sensor.ingest import Ingest
+from barback.sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from bleak import BleakClient
 
-from sensor.decoders import barback_diy as diy
-from sensor.decoders.base import DecodeError
+from barback.sensor.decoders import barback_diy as diy
+from barback.sensor.decoders.base import DecodeError
 
 
 @dataclass
@@ -194,8 +194,8 @@ async def check_device(address, rate_hz: int = 200, stream_s: float = 3.0, timeo
 
 async def check_emulated(faults=None, rate_hz: int = 200, stream_s: float = 2.0) -> list[Check]:
     """Run the checker against the reference emulator (optionally with injected faults)."""
-    from sensor.ble.bumble_backend import BumbleClient, VirtualRadio
-    from sensor.emulators import DiyEmulator, Faults, Samples
+    from barback.sensor.ble.bumble_backend import BumbleClient, VirtualRadio
+    from barback.sensor.emulators import DiyEmulator, Faults, Samples
 
     radio = VirtualRadio()
     n = 400

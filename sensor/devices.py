@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from sensor.decoders import movesense as ms
-from sensor.decoders import polar_pmd as pmd
-from sensor.decoders import witmotion as wm
+from barback.sensor.decoders import movesense as ms
+from barback.sensor.decoders import polar_pmd as pmd
+from barback.sensor.decoders import witmotion as wm
 
 Write = Callable[[str, bytes, bool], Awaitable[None]]
 
@@ -122,7 +122,7 @@ class MovesenseDriver(Driver):
 class DiyDriver(Driver):
     """The barback DIY profile (firmware_spec/): time sync, rate, ranges, placement, start."""
 
-    from sensor.decoders import barback_diy as diy
+    from barback.sensor.decoders import barback_diy as diy
 
     kind = diy.KIND
     service_uuid = diy.SERVICE_UUID

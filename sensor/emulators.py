@@ -19,9 +19,9 @@ import numpy as np
 from bumble import gatt
 from bumble.core import UUID, AdvertisingData
 
-from sensor.decoders import movesense as ms
-from sensor.decoders import polar_pmd as pmd
-from sensor.decoders import witmotion as wm
+from barback.sensor.decoders import movesense as ms
+from barback.sensor.decoders import polar_pmd as pmd
+from barback.sensor.decoders import witmotion as wm
 
 
 @dataclass
@@ -361,7 +361,7 @@ class MovesenseEmulator(Emulator):
 class DiyEmulator(Emulator):
     """The reference implementation of the barback DIY profile (firmware_spec/profile.toml)."""
 
-    from sensor.decoders import barback_diy as diy
+    from barback.sensor.decoders import barback_diy as diy
 
     kind = diy.KIND
     service_uuid = diy.SERVICE_UUID

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.imu import Role, Session
-from analysis.timebase import clean_samples
-from sensor.decoders import make_decoder
-from sensor.recording import Record, RecordingMeta, RecordType
+from barback.analysis.imu import Role, Session
+from barback.analysis.timebase import clean_samples
+from barback.sensor.decoders import make_decoder
+from barback.sensor.recording import Record, RecordingMeta, RecordType
 
 
 @dataclass
@@ -115,10 +115,3 @@ def to_session_clock(t_sensor: np.ndarray, sync: np.ndarray) -> np.ndarray:
     resid = d - np.polyval(coef, s)
     return t_sensor + np.polyval(coef, t_sensor) + float(np.min(resid))
 
-
-def session_from_recording(folder) -> Session:
-    """Decode a whole recording: replay at full speed through the live path."""
-    from sensor.replay import read_warnings, replay
-
-    ing, report = replay(folder)
-    return ing.session(source=str(folder), extra_warnings=read_warnings(folder, report))

@@ -5,7 +5,7 @@ a cheap check on every decoded bar block: the bar's vertical speed, from the spe
 magnitude minus its running mean (no attitude or calibration needed) integrated with a leak, rose
 above `rise_mps` and has fallen back below a fraction of its peak. `settle_s` later (enough for
 the deceleration into lockout to be in the data), the analysis pipeline runs on the last
-`window_s` seconds of all sensors (the same `analysis.pipeline.analyze` as offline, with the
+`window_s` seconds of all sensors (the same `barback.analysis.pipeline.analyze` as offline, with the
 lumbar zero fixed from the quiet standing at the start), and every rep that ended since the last
 report is emitted. The bar coming to rest for `rest_s` triggers the same, so a rep the top
 trigger missed is still reported. Both the pipeline's time and the delay from the rep's end (on
@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.config import PipelineSettings, load_thresholds
-from analysis.flags import rep_flags
-from analysis.imu import Role
-from analysis.lumbar import standing_reference
-from analysis.orientation import estimate_attitude
-from analysis.pipeline import analyze
-from analysis.results import RepResult
-from analysis.timebase import to_uniform
-from analysis.units import G0_MPS2
+from barback.analysis.config import PipelineSettings, load_thresholds
+from barback.analysis.flags import rep_flags
+from barback.analysis.imu import Role
+from barback.analysis.lumbar import standing_reference
+from barback.analysis.orientation import estimate_attitude
+from barback.analysis.pipeline import analyze
+from barback.analysis.results import RepResult
+from barback.analysis.timebase import to_uniform
+from barback.analysis.units import G0_MPS2
 
 
 LEAK_TAU_S = 0.7  # the leaky integrator forgets a bias within a rep or two
@@ -87,7 +87,7 @@ class LiveAnalyzer:
 
     def warm_up(self) -> None:
         """Load the compiled kernels before the first rep, so it is not slower than the rest."""
-        from analysis.imu import ImuStream, Session
+        from barback.analysis.imu import ImuStream, Session
 
         n = 400
         t = np.arange(n) / 100.0
@@ -149,7 +149,7 @@ class LiveAnalyzer:
                 if s is None:
                     continue
                 keep = s.t_s <= s.t_s[0] + 60.0
-                from analysis.imu import ImuStream
+                from barback.analysis.imu import ImuStream
 
                 u = to_uniform(ImuStream(s.t_s[keep], s.acc_sf_mps2[keep], s.gyro_sf_rps[keep]))
                 att = estimate_attitude(u, self.settings)

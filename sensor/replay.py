@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 
-from sensor.ingest import Ingest
-from sensor.recording import ReadReport, read_recording
+from barback.analysis.imu import Session
+from barback.sensor.ingest import Ingest
+from barback.sensor.recording import ReadReport, read_recording
 
 
 def replay(folder, speed: float | None = None, live=None) -> tuple[Ingest, ReadReport]:
@@ -35,3 +36,9 @@ def read_warnings(folder, report: ReadReport) -> list[str]:
     if report.truncated_tail:
         warnings.append(f"{folder}: the last record was cut short (recording interrupted); it was dropped")
     return warnings
+
+
+def session_from_recording(folder) -> Session:
+    """Decode a whole recording: replay at full speed through the live path."""
+    ing, report = replay(folder)
+    return ing.session(source=str(folder), extra_warnings=read_warnings(folder, report))

@@ -7,7 +7,7 @@ import sys
 
 from rich.console import Console
 
-from sensor.live import LiveRep
+from barback.sensor.live import LiveRep
 
 _FONT = {
     "0": ["███", "█ █", "█ █", "█ █", "███"], "1": [" █ ", "██ ", " █ ", " █ ", "███"],

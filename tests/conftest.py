@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.simulate import scenario, simulate, write_session
+from barback.simulation.simulate import scenario, simulate, write_session
 
 ROOT = Path(__file__).resolve().parents[1]
 

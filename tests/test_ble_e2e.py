@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from analysis.imu import Role
-from sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
-from sensor.capture import Capture, CaptureError, Target
-from sensor.emulators import Faults, MovesenseEmulator, PolarEmulator, Samples, WitMotionEmulator
-from sensor.ingest import session_from_recording
-from sensor.recording import RecordType, read_recording
+from barback.analysis.imu import Role
+from barback.sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
+from barback.sensor.capture import Capture, CaptureError, Target
+from barback.sensor.emulators import Faults, MovesenseEmulator, PolarEmulator, Samples, WitMotionEmulator
+from barback.sensor.replay import session_from_recording
+from barback.sensor.recording import RecordType, read_recording
 
 pytestmark = pytest.mark.ble
 
@@ -171,11 +171,11 @@ def test_replay_max_equals_analyze(tmp_path):
 
 
 def test_live_feedback_matches_offline_on_the_demo():
-    from analysis.load import open_session
-    from analysis.pipeline import analyze
+    from barback.sessions.load import open_session
+    from barback.analysis.pipeline import analyze
     from barback.cli import DEMO_RECORDING
-    from sensor.live import LiveAnalyzer
-    from sensor.replay import replay
+    from barback.sensor.live import LiveAnalyzer
+    from barback.sensor.replay import replay
 
     live = LiveAnalyzer("deadlift", bar_sensor_id=0)
     replay(DEMO_RECORDING, live=live)
@@ -237,7 +237,7 @@ def test_emulate_serves_a_recording_to_another_process_over_an_hci_transport(tmp
 def test_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatch):
     import errno
 
-    from sensor import recording
+    from barback.sensor import recording
 
     real_append = recording.RecordingWriter.append
     calls = {"n": 0}

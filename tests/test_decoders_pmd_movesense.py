@@ -6,10 +6,10 @@ import struct
 import numpy as np
 import pytest
 
-from analysis.units import G0_MPS2
-from sensor.decoders import movesense as ms
-from sensor.decoders import polar_pmd as pmd
-from sensor.decoders.base import DecodeError
+from barback.analysis.units import G0_MPS2
+from barback.sensor.decoders import movesense as ms
+from barback.sensor.decoders import polar_pmd as pmd
+from barback.sensor.decoders.base import DecodeError
 
 # polar-ble-sdk AccDataTest / GyrDataTest vectors (shared/reference/sensor-protocols.md §5)
 ACC_COMPRESSED_0 = bytes.fromhex(

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from analysis.evaluation import score
-from analysis.load import open_session
-from analysis.pipeline import analyze
+from barback.simulation.evaluation import score
+from barback.sessions.load import open_session
+from barback.analysis.pipeline import analyze
 from barback.cli import DEMO_RECORDING
 
 

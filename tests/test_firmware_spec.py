@@ -9,9 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from firmware_spec import generate, load_profile
-from sensor.decoders import barback_diy as diy
-from sensor.decoders.base import DecodeError
+from barback.firmware_spec import generate, load_profile
+from barback.sensor.decoders import barback_diy as diy
+from barback.sensor.decoders.base import DecodeError
 
 P = load_profile()
 
@@ -88,7 +88,7 @@ def test_decoder_times_from_counter_and_skips_duplicates():
 
 @pytest.mark.ble
 def test_reference_emulator_passes_conformance():
-    from sensor.conformance import check_emulated
+    from barback.sensor.conformance import check_emulated
 
     checks = asyncio.run(check_emulated(stream_s=1.5))
     assert [c.name for c in checks if not c.ok] == []
@@ -104,8 +104,8 @@ def test_reference_emulator_passes_conformance():
     ({"bad_timestamps": True}, "timestamps"),
 ])
 def test_conformance_catches_injected_faults(fault, caught):
-    from sensor.conformance import check_emulated
-    from sensor.emulators import Faults
+    from barback.sensor.conformance import check_emulated
+    from barback.sensor.emulators import Faults
 
     checks = asyncio.run(check_emulated(Faults(**fault), stream_s=1.5))
     assert caught in [c.name for c in checks if not c.ok]
@@ -113,11 +113,11 @@ def test_conformance_catches_injected_faults(fault, caught):
 
 @pytest.mark.ble
 def test_capture_from_a_diy_sensor(tmp_path):
-    from analysis.imu import Role
-    from sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
-    from sensor.capture import Capture, Target
-    from sensor.emulators import DiyEmulator
-    from sensor.ingest import session_from_recording
+    from barback.analysis.imu import Role
+    from barback.sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
+    from barback.sensor.capture import Capture, Target
+    from barback.sensor.emulators import DiyEmulator
+    from barback.sensor.replay import session_from_recording
 
     async def run():
         radio = VirtualRadio()

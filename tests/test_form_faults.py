@@ -5,10 +5,10 @@ and with one lumbar sensor the explanation says that hips and rounding cannot be
 import numpy as np
 import pytest
 
-from analysis.evaluation import match_reps
-from analysis.pipeline import analyze
-from analysis.session_io import load_session
-from analysis.simulate import scenario, simulate, write_session
+from barback.simulation.evaluation import match_reps
+from barback.analysis.pipeline import analyze
+from barback.sessions.csv_format import load_session
+from barback.simulation.simulate import scenario, simulate, write_session
 
 
 def _run(tmp_path, **kw):

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from analysis.batch import content_hash, run_batch
-from analysis.calibration import calibrate
-from analysis.session_io import load_session
-from analysis.simulate import scenario, simulate, simulate_calibration, write_session
-from analysis.store import Store, StoreError
-from analysis.trends import history, load_velocity_profile, pain_relations
+from barback.history.batch import content_hash, run_batch
+from barback.analysis.calibration import calibrate
+from barback.sessions.csv_format import load_session
+from barback.simulation.simulate import scenario, simulate, simulate_calibration, write_session
+from barback.history.store import Store, StoreError
+from barback.history.trends import history, load_velocity_profile, pain_relations
 from barback.cli import main
 
 LOADS = [100, 130, 160, 100, 130, 160]
@@ -150,7 +150,7 @@ def test_calibration_and_percent_of_max_flag(tmp_path):
     assert main(["calibrate", "--athlete", "Ana", "--db", db, "--from", str(d)]) == 0
     assert Store(db).athlete("Ana")["max_flexion_deg"] == pytest.approx(cal.max_flexion_deg)
     # a deadlift session analysed for the calibrated athlete reports flexion as % of max
-    from analysis.pipeline import analyze
+    from barback.analysis.pipeline import analyze
 
     s = simulate(scenario("deadlift_100hz", seed=21, sets=1, fault_rate=0.0))
     # a maximum that the session's deepest rep (simulated truth) reaches 83 % of
@@ -164,8 +164,8 @@ def test_calibration_and_percent_of_max_flag(tmp_path):
 
 
 def test_calibration_without_both_sensors_is_refused(tmp_path):
-    from analysis.errors import InputError
-    from analysis.imu import Role, Session
+    from barback.analysis.errors import InputError
+    from barback.analysis.imu import Role, Session
 
     sim = simulate_calibration(50.0, seed=5)
     s = load_session(write_session(sim, tmp_path / "cal"))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from analysis.imu import ImuStream, Role, Session
-from analysis.pipeline import analyze
-from analysis.units import G0_MPS2
+from barback.analysis.imu import ImuStream, Role, Session
+from barback.analysis.pipeline import analyze
+from barback.analysis.units import G0_MPS2
 
 FS = 200.0
 
@@ -86,9 +86,9 @@ def test_lumbar_flexion_is_pitch_difference_and_ignores_heading():
     hip = np.column_stack([np.zeros(n), np.zeros(n), np.full(n, 0.95)])
     f_l, w_l = _imu(hip + lower.apply([-0.1, 0, 0.05]) * 0, lower, seed=1)
     f_u, w_u = _imu(hip + upper.apply([-0.05, 0, 0.3]) * 0, upper, seed=2)
-    from analysis.lumbar import inclination_deg, sagittal_frame
-    from analysis.orientation import estimate_attitude
-    from analysis.timebase import to_uniform
+    from barback.analysis.lumbar import inclination_deg, sagittal_frame
+    from barback.analysis.orientation import estimate_attitude
+    from barback.analysis.timebase import to_uniform
 
     incl = {}
     for name, (f, w) in {"u": (f_u, w_u), "l": (f_l, w_l)}.items():

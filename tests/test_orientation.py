@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from analysis.orientation import detect_still, estimate_attitude, rotate_to_world, up_from_quat, quat_from_up
-from analysis.timebase import UniformStream
-from analysis.units import G0_MPS2
+from barback.analysis.orientation import detect_still, estimate_attitude, rotate_to_world, up_from_quat, quat_from_up
+from barback.analysis.timebase import UniformStream
+from barback.analysis.units import G0_MPS2
 
 
 def _imu_for(rot: Rotation, fs: float, bias_dps=(0.5, -0.3, 0.8)):
@@ -61,7 +61,7 @@ def test_still_detection():
 
 
 def test_accelerometer_bias_from_rests_in_several_orientations():
-    from analysis.orientation import fit_acc_bias
+    from barback.analysis.orientation import fit_acc_bias
 
     rng = np.random.default_rng(2)
     bias = np.array([0.3, -0.2, 0.15])  # m/s², about 40 mg

@@ -3,11 +3,11 @@
 import pytest
 
 import numpy as np
-from analysis.evaluation import match_reps, score
-from analysis.pipeline import analyze
-from analysis.session_io import load_session
-from analysis.simulate import scenario, simulate, write_recording, write_session
-from sensor.ingest import session_from_recording
+from barback.simulation.evaluation import match_reps, score
+from barback.analysis.pipeline import analyze
+from barback.sessions.csv_format import load_session
+from barback.simulation.simulate import scenario, simulate, write_recording, write_session
+from barback.sensor.replay import session_from_recording
 
 
 def _run(cfg, tmp_path, native=False):
@@ -124,7 +124,7 @@ def test_phase_ends_hold_under_lockout_sway(tmp_path):
 def test_flexion_unbiased_on_a_poor_imu_at_52_hz(tmp_path):
     """Issue 11 item 4: peak flexion biased by the lumbar sensors' accelerometer bias and scale
     errors (3x consumer noise, 50 mg bias) at 52 Hz. Goal: RMSE <= 1.5 deg, bias <= 0.5 deg."""
-    from analysis.evaluation import Scores
+    from barback.simulation.evaluation import Scores
 
     s = Scores()  # pooled over sessions: each session's calibration leaves its own error
     for seed in range(30, 34):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.pipeline import analyze
-from analysis.session_io import load_session
+from barback.analysis.pipeline import analyze
+from barback.sessions.csv_format import load_session
 
 WINDOWS = sorted(p for p in (Path(__file__).parent / "data" / "repmate").iterdir() if p.is_dir())
 

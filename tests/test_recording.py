@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from sensor.recording import (Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo, encode_record,
+from barback.sensor.recording import (Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo, encode_record,
                               iter_records, read_recording)
 
 
@@ -69,7 +69,7 @@ def test_kill_9_loses_at_most_the_flush_interval(tmp_path):
     folder = tmp_path / "crash"
     code = textwrap.dedent(f"""
         import time, sys
-        from sensor.recording import *
+        from barback.sensor.recording import *
         meta = RecordingMeta(exercise="deadlift", sensors=[SensorInfo(0, "bar", "witmotion")])
         w = RecordingWriter({str(folder)!r}, meta, flush_interval_s=0.2)
         i = 0

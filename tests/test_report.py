@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.imu import Role, Session
-from analysis.pipeline import analyze
-from analysis.report import write_report, write_series_csv
-from analysis.session_io import load_session
-from analysis.simulate import scenario, simulate, write_session
+from barback.analysis.imu import Role, Session
+from barback.analysis.pipeline import analyze
+from barback.reporting.report import write_report, write_series_csv
+from barback.sessions.csv_format import load_session
+from barback.simulation.simulate import scenario, simulate, write_session
 from barback.cli import main
 
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from analysis.errors import InputError
-from analysis.session_io import load_session, read_imu_csv
+from barback.analysis.errors import InputError
+from barback.sessions.csv_format import load_session, read_imu_csv
 
 HEADER = "time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps\n"
 

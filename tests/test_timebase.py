@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.imu import ImuStream
-from analysis.timebase import clean_samples, nominal_period, to_uniform
+from barback.analysis.imu import ImuStream
+from barback.analysis.timebase import clean_samples, nominal_period, to_uniform
 
 
 def _stream(t, seed=0):

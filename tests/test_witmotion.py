@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from analysis.units import G0_MPS2
-from sensor.decoders import witmotion
+from barback.analysis.units import G0_MPS2
+from barback.sensor.decoders import witmotion
 
 # 55 61 | acc x,y,z | gyro x,y,z | roll, pitch, yaw   (int16 little-endian)
 VECTOR = bytes.fromhex("5561" "0000" "0000" "0008" "0000" "0000" "0000" "0000" "0000" "0000")

@@ -2,7 +2,7 @@
 
 `BleakClient(address, backend=BumbleClient, radio=radio)` and
 `BleakScanner(backend=BumbleScanner, radio=radio)` behave like bleak on real hardware, but talk to
-emulated peripherals (`sensor.emulators`) over bumble's virtual controllers and link. The capture
+emulated peripherals (`barback.sensor.emulators`) over bumble's virtual controllers and link. The capture
 code never knows the difference: it is the same code that drives real sensors.
 
 A `VirtualRadio` owns one bumble `LocalLink`, the central's controller and host, and the emulated

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sensor.decoders import barback_diy, movesense, polar_pmd, witmotion
+from barback.sensor.decoders import barback_diy, movesense, polar_pmd, witmotion
 
 DECODERS = {witmotion.KIND: witmotion, polar_pmd.KIND: polar_pmd, movesense.KIND: movesense,
             barback_diy.KIND: barback_diy}

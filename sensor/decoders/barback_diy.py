@@ -10,9 +10,9 @@ import struct
 
 import numpy as np
 
-from analysis.units import G0_MPS2
-from firmware_spec import load_profile, struct_format
-from sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
+from barback.analysis.units import G0_MPS2
+from barback.firmware_spec import load_profile, struct_format
+from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
 
 KIND = "barback_diy"
 P = load_profile()

@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 
-from sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
+from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
 
 KIND = "movesense"
 SERVICE_UUID = "34802252-7185-4d5d-b431-630e7050e8f0"

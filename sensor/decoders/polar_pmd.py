@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.units import G0_MPS2
-from sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
+from barback.analysis.units import G0_MPS2
+from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
 
 KIND = "polar_pmd"
 SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.imu import Session
-from analysis.results import SessionResult
-from analysis.units import G0_MPS2
+from barback.analysis.imu import Session
+from barback.analysis.results import SessionResult
+from barback.analysis.units import G0_MPS2
 
 REP_COLUMNS = (
     "set", "rep", "concentric_start_s", "concentric_end_s", "mean_velocity_mps", "peak_velocity_mps",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.config import Thresholds, load_thresholds
-from analysis.results import SessionResult
+from barback.analysis.config import Thresholds, load_thresholds
+from barback.analysis.results import SessionResult
 
 FLAG_COLOURS = {
     "lumbar_flexion": "#d62728", "lumbar_flexion_drift": "#e377c2", "hips_rise_early": "#ff7f0e",

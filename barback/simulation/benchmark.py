@@ -1,7 +1,7 @@
 """`make bench`: accuracy over simulated scenarios against ground truth, and speed and memory
 of `barback analyze` on a one-hour, three-sensor, 200 Hz session. Prints Markdown tables.
 
-    python -m analysis.benchmark [--seeds 3] [--no-speed] [--cache DIR]
+    python -m barback.simulation.benchmark [--seeds 3] [--no-speed] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.evaluation import CORE_FLAGS, Scores, score
-from analysis.pipeline import analyze
-from analysis.session_io import load_session
-from analysis.simulate import COMMODITY_SCENARIOS, SCENARIOS, scenario, simulate, write_session
+from barback.simulation.evaluation import CORE_FLAGS, Scores, score
+from barback.analysis.pipeline import analyze
+from barback.sessions.csv_format import load_session
+from barback.simulation.simulate import COMMODITY_SCENARIOS, SCENARIOS, scenario, simulate, write_session
 
 GOALS = {  # metric -> (bias limit, rmse limit); None = not checked
     "mean_velocity_mps": (0.01, 0.02),
@@ -113,7 +113,7 @@ def commodity(seeds: int, out=sys.stdout) -> bool:
 
 def real_recordings(out=sys.stdout) -> None:
     """The bundled real windows (tests/data/repmate, MIT): one bench press each, no reference."""
-    root = Path(__file__).resolve().parents[1] / "tests" / "data" / "repmate"
+    root = Path(__file__).resolve().parents[2] / "tests" / "data" / "repmate"
     if not root.is_dir():
         return
     windows = sorted(p for p in root.iterdir() if p.is_dir())
@@ -180,9 +180,9 @@ def live(cache: Path, out=sys.stdout) -> bool:
     """Live feedback at three sensors x 200 Hz: replay a native recording at recorded speed through
     the live path (Ingest + live analyser, what capture runs after the radio) and measure the time
     from the triggering notification to the rep's line, and the CPU used."""
-    from analysis.simulate import write_recording
-    from sensor.live import LiveAnalyzer
-    from sensor.replay import replay
+    from barback.simulation.simulate import write_recording
+    from barback.sensor.live import LiveAnalyzer
+    from barback.sensor.replay import replay
 
     d = cache / "live_200hz_3sensors"
     if not (d / "stream.bbr").exists():
@@ -228,11 +228,11 @@ def live_commodity(cache: Path, out=sys.stdout, seeds=range(300, 304)) -> bool:
     live against offline analysis of the same recording, and how soon after each rep's true end
     (simulator truth) it was reported. Reps whose concentric phase a long gap hid are left out of
     the timing: they can only be inferred once the next rep is in."""
-    from analysis.load import open_session
-    from analysis.simulate import write_recording
-    from analysis.timebase import MAX_BRIDGE_S
-    from sensor.live import LiveAnalyzer
-    from sensor.replay import replay
+    from barback.sessions.load import open_session
+    from barback.simulation.simulate import write_recording
+    from barback.analysis.timebase import MAX_BRIDGE_S
+    from barback.sensor.live import LiveAnalyzer
+    from barback.sensor.replay import replay
 
     n_live = n_off = n_true = n_both = timed = on_time = 0
     worst = 0.0
@@ -271,7 +271,7 @@ def live_commodity(cache: Path, out=sys.stdout, seeds=range(300, 304)) -> bool:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m analysis.benchmark", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m barback.simulation.benchmark", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--no-speed", action="store_true")

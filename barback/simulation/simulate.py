@@ -28,7 +28,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
-from analysis.units import G0_MPS2
+from barback.analysis.units import G0_MPS2
 
 FINE_HZ = 1000.0
 FLAG_FAULTS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift")
@@ -712,7 +712,7 @@ class SimulatedSession:
 
 
 def simulate(cfg: SimConfig) -> SimulatedSession:
-    from analysis.config import load_thresholds
+    from barback.analysis.config import load_thresholds
 
     rng = np.random.default_rng(cfg.seed)
     tl = _build_timeline(cfg, rng)
@@ -853,8 +853,8 @@ def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) 
     have stored it: one 20-byte `55 61` notification per sample, stamped on arrival in
     connection-event batches (a commodity link's rows carry their arrival stamps already, repeats
     and losses included). Ground truth goes to `truth.json` beside it."""
-    from sensor.decoders import witmotion
-    from sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
+    from barback.sensor.decoders import witmotion
+    from barback.sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
 
     out = Path(out_dir)
     (out / "stream.bbr").unlink(missing_ok=True)  # a new recording, not an append

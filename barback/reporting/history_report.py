@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.report import CSS, Figure, _mpl
-from analysis.trends import CAUTION
+from barback.reporting.report import CSS, Figure, _mpl
+from barback.history.trends import CAUTION
 
 
 def _figs(h: dict) -> list[Figure]:

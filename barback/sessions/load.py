@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.errors import InputError
-from analysis.imu import Session
+from barback.analysis.errors import InputError
+from barback.analysis.imu import Session
 
 
 def open_session(path: str | Path) -> Session:
-    from analysis.session_io import load_session
-    from sensor.recording import is_recording
+    from barback.sessions.csv_format import load_session
+    from barback.sensor.recording import is_recording
 
     p = Path(path)
     if not p.exists():
         raise InputError(p, "not found")
     if is_recording(p):
-        from sensor.ingest import session_from_recording
+        from barback.sensor.replay import session_from_recording
 
         try:
             return session_from_recording(p)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputError
-from analysis.imu import EXERCISES, ImuStream, Role, Session
-from analysis.timebase import clean_samples
-from analysis.units import G0_MPS2
+from barback.analysis.errors import InputError
+from barback.analysis.imu import EXERCISES, ImuStream, Role, Session
+from barback.analysis.timebase import clean_samples
+from barback.analysis.units import G0_MPS2
 
 _AXES = ("x", "y", "z")
 _ACC_UNITS = {"g": G0_MPS2, "mps2": 1.0}

@@ -1,4 +1,4 @@
-"""barback command line: a thin layer over the `analysis` and `sensor` libraries.
+"""barback command line: a thin layer over the `barback.analysis` and `barback.sensor` libraries.
 
 Errors in the input end the command with one line on stderr and exit code 2; warnings go to
 stderr and into the output files; tracebacks never reach the user (use --debug to see one).
@@ -10,12 +10,13 @@ import argparse
 import os
 import sys
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 PROG = "barback"
 EXIT_INPUT = 2
-HERE = Path(__file__).resolve().parent
-DEMO_RECORDING = HERE.parent / "recordings" / "demo_deadlift"
+# the bundled demo recording, shipped as package data (pip installs unpack it as files)
+DEMO_RECORDING = Path(str(resources.files("barback.recordings").joinpath("demo_deadlift")))
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -57,7 +58,7 @@ def _overrides(items) -> dict[str, float]:
 
 
 def _thresholds(args):
-    from analysis.config import load_thresholds
+    from barback.analysis.config import load_thresholds
 
     overrides = _overrides(args.threshold)
     try:
@@ -74,8 +75,8 @@ def _usage_error(msg: str) -> int:
 
 
 def _analyze_path(path, th, quiet=False):
-    from analysis.load import open_session
-    from analysis.pipeline import analyze
+    from barback.sessions.load import open_session
+    from barback.analysis.pipeline import analyze
 
     with _progress(f"reading {path}", quiet):
         session = open_session(path)
@@ -117,7 +118,7 @@ def print_table(result, file=None) -> None:
 
 
 def cmd_analyze(args) -> int:
-    from analysis.export import write_json, write_reps_csv
+    from barback.reporting.export import write_json, write_reps_csv
 
     th = _thresholds(args)
     _, result = _analyze_path(args.session, th, args.quiet)
@@ -128,7 +129,7 @@ def cmd_analyze(args) -> int:
     if args.csv:
         write_reps_csv(result, args.csv)
     if args.report:
-        from analysis.report import write_report
+        from barback.reporting.report import write_report
 
         write_report(result, args.report, th)
     if not args.json or args.table:
@@ -137,8 +138,8 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from analysis.export import write_json
-    from analysis.report import write_report
+    from barback.reporting.export import write_json
+    from barback.reporting.report import write_report
 
     th = _thresholds(args)
     src = Path(args.recording) if args.recording else DEMO_RECORDING
@@ -157,7 +158,7 @@ def cmd_demo(args) -> int:
 def cmd_simulate(args) -> int:
     from dataclasses import replace
 
-    from analysis.simulate import SCENARIOS, scenario, simulate, write_recording, write_session
+    from barback.simulation.simulate import SCENARIOS, scenario, simulate, write_recording, write_session
 
     if args.scenario not in SCENARIOS:
         return _usage_error(f"unknown scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)}")
@@ -173,8 +174,8 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from analysis.export import write_session_csv
-    from analysis.load import open_session
+    from barback.reporting.export import write_session_csv
+    from barback.sessions.load import open_session
 
     session = open_session(args.recording)
     for w in session.warnings:
@@ -185,8 +186,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from analysis.export import write_reps_csv
-    from analysis.report import write_report, write_series_csv
+    from barback.reporting.export import write_reps_csv
+    from barback.reporting.report import write_report, write_series_csv
 
     th = _thresholds(args)
     _, result = _analyze_path(args.session, th)
@@ -217,16 +218,16 @@ def _emulated_radio(roles_rates: list[tuple[str, str, float]], source=None):
 
     import numpy as np
 
-    from analysis.load import open_session
-    from analysis.units import G0_MPS2
-    from sensor.ble.bumble_backend import VirtualRadio
-    from sensor.emulators import EMULATORS, Samples
+    from barback.sessions.load import open_session
+    from barback.analysis.units import G0_MPS2
+    from barback.sensor.ble.bumble_backend import VirtualRadio
+    from barback.sensor.emulators import EMULATORS, Samples
 
     session = open_session(source or DEMO_RECORDING)
     radio = VirtualRadio()
     emus = []
     for k, (role, kind, rate) in enumerate(roles_rates):
-        from analysis.imu import Role
+        from barback.analysis.imu import Role
 
         st = session.streams.get(Role(role)) or next(iter(session.streams.values()))
         # resample the source to the emulated rate
@@ -242,12 +243,12 @@ def cmd_scan(args) -> int:
 
     from bleak import BleakScanner
 
-    from sensor.devices import kind_from_advertisement
+    from barback.sensor.devices import kind_from_advertisement
 
     async def run():
         kw = {}
         if args.emulate:
-            from sensor.ble.bumble_backend import BumbleScanner
+            from barback.sensor.ble.bumble_backend import BumbleScanner
 
             radio, emus = _emulated_radio([("bar", "witmotion", 100.0), ("lumbar_upper", "polar_pmd", 52.0),
                                            ("lumbar_lower", "movesense", 52.0)])
@@ -297,9 +298,9 @@ def cmd_capture(args) -> int:
     import asyncio
     import signal
 
-    from sensor.capture import Capture, CaptureError, Target
-    from sensor.live import LiveAnalyzer
-    from sensor.view import LiveView
+    from barback.sensor.capture import Capture, CaptureError, Target
+    from barback.sensor.live import LiveAnalyzer
+    from barback.sensor.view import LiveView
 
     th = _thresholds(args)
     roles = [(r, a) for r, a in (("bar", args.bar), ("lumbar_upper", args.lumbar_upper),
@@ -310,7 +311,7 @@ def cmd_capture(args) -> int:
         kw: dict = {}
         targets = [Target(role, addr) for role, addr in roles]
         if args.emulate:
-            from sensor.ble.bumble_backend import BumbleClient, BumbleScanner
+            from barback.sensor.ble.bumble_backend import BumbleClient, BumbleScanner
 
             kinds = {"bar": "witmotion", "lumbar_upper": "polar_pmd", "lumbar_lower": "movesense"}
             radio, emus = _emulated_radio([(role, kinds[role], args.rate) for role, _ in roles], args.source)
@@ -343,10 +344,10 @@ def cmd_capture(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from analysis.export import write_json
-    from analysis.pipeline import analyze
-    from sensor.recording import is_recording
-    from sensor.replay import read_warnings, replay
+    from barback.reporting.export import write_json
+    from barback.analysis.pipeline import analyze
+    from barback.sensor.recording import is_recording
+    from barback.sensor.replay import read_warnings, replay
 
     th = _thresholds(args)
     if not is_recording(args.recording):
@@ -354,9 +355,9 @@ def cmd_replay(args) -> int:
     speed = None if args.speed == "max" else float(args.speed)
     live = None
     if speed is not None or args.live:
-        from sensor.live import LiveAnalyzer
-        from sensor.recording import read_recording
-        from sensor.view import LiveView
+        from barback.sensor.live import LiveAnalyzer
+        from barback.sensor.recording import read_recording
+        from barback.sensor.view import LiveView
 
         meta = read_recording(args.recording)[0]
         bar = next((s.id for s in meta.sensors if s.role == "bar"), -1)
@@ -377,13 +378,13 @@ def cmd_replay(args) -> int:
 
 
 def _store(args):
-    from analysis.store import DEFAULT_DB, Store
+    from barback.history.store import DEFAULT_DB, Store
 
     return Store(args.db or DEFAULT_DB)
 
 
 def cmd_batch(args) -> int:
-    from analysis.batch import run_batch
+    from barback.history.batch import run_batch
 
     store = _store(args)
     from pathlib import Path as _P
@@ -417,7 +418,7 @@ def cmd_batch(args) -> int:
 def cmd_history(args) -> int:
     import json as _json
 
-    from analysis.trends import history
+    from barback.history.trends import history
 
     store = _store(args)
     rows = store.sessions(args.athlete)
@@ -426,7 +427,7 @@ def cmd_history(args) -> int:
     if args.json:
         Path(args.json).write_text(_json.dumps(h, indent=2) + "\n")
     if args.report:
-        from analysis.history_report import write_history_report
+        from barback.reporting.history_report import write_history_report
 
         write_history_report(h, args.report)
         print(f"report: {args.report}")
@@ -459,7 +460,7 @@ def cmd_athlete(args) -> int:
     store = _store(args)
     overrides = _overrides(args.threshold)
     if overrides:
-        from analysis.config import load_thresholds
+        from barback.analysis.config import load_thresholds
 
         try:
             load_thresholds(overrides=overrides)
@@ -477,8 +478,8 @@ def cmd_athlete(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from analysis.calibration import STEPS, calibrate
-    from analysis.load import open_session
+    from barback.analysis.calibration import STEPS, calibrate
+    from barback.sessions.load import open_session
 
     store = _store(args)
     if args.source_recording:
@@ -487,7 +488,7 @@ def cmd_calibrate(args) -> int:
         import asyncio
         import tempfile
 
-        from sensor.capture import Capture, CaptureError, Target
+        from barback.sensor.capture import Capture, CaptureError, Target
 
         if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
             return _usage_error("give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)")
@@ -497,8 +498,8 @@ def cmd_calibrate(args) -> int:
             kw: dict = {}
             targets = [Target("lumbar_upper", args.lumbar_upper or "x"), Target("lumbar_lower", args.lumbar_lower or "x")]
             if args.emulate:
-                from analysis.simulate import simulate_calibration, write_session
-                from sensor.ble.bumble_backend import BumbleClient, BumbleScanner
+                from barback.simulation.simulate import simulate_calibration, write_session
+                from barback.sensor.ble.bumble_backend import BumbleClient, BumbleScanner
 
                 src = write_session(simulate_calibration(), Path(tempfile.mkdtemp()) / "routine")
                 radio, emus = _emulated_radio([("lumbar_upper", "polar_pmd", 100.0), ("lumbar_lower", "movesense", 104.0)], src)
@@ -568,8 +569,8 @@ FAULTS = ("wrong-rate", "skipped-counters", "bad-responses", "ignores-stop", "ba
 
 
 def cmd_conformance(args) -> int:
-    from sensor.conformance import check_device, check_emulated
-    from sensor.emulators import Faults
+    from barback.sensor.conformance import check_device, check_emulated
+    from barback.sensor.emulators import Faults
 
     if args.emulate:
         faults = Faults(wrong_rate_hz=args.rate * 0.9 if args.fault == "wrong-rate" else None,
@@ -819,8 +820,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT
-    from analysis.errors import InputError
-    from analysis.store import StoreError
+    from barback.analysis.errors import InputError
+    from barback.history.store import StoreError
 
     try:
         return int(args.func(args) or 0)

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.store import Store
+from barback.history.store import Store
 
 
 @dataclass
@@ -87,10 +87,10 @@ def session_info(path: Path) -> tuple[str | None, str]:
 
 def analyse_one(path: str, overrides: dict[str, float] | None = None, max_flexion_deg: float | None = None) -> dict:
     """Worker: analyse one session folder. Never raises: errors come back as data."""
-    from analysis.config import load_thresholds
-    from analysis.errors import InputError
-    from analysis.load import open_session
-    from analysis.pipeline import analyze
+    from barback.analysis.config import load_thresholds
+    from barback.analysis.errors import InputError
+    from barback.sessions.load import open_session
+    from barback.analysis.pipeline import analyze
 
     try:
         th = load_thresholds(overrides=overrides or {})

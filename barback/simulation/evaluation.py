@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.results import SessionResult
+from barback.analysis.results import SessionResult
 
 CORE_FLAGS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift", "velocity_loss")
 METRICS = ("mean_velocity_mps", "peak_velocity_mps", "rom_m", "peak_lumbar_flexion_deg",

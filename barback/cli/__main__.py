@@ -1,0 +1,5 @@
+import sys
+
+from barback.cli import main
+
+sys.exit(main())

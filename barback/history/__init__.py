@@ -1,0 +1,1 @@
+"""Session history: the SQLite store, batch analysis of folder trees, and trends."""

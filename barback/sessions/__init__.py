@@ -1,0 +1,1 @@
+"""Sessions on disk: the generic CSV session format, and loading any supported input."""

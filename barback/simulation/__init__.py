@@ -1,0 +1,1 @@
+"""The simulator with ground truth, scoring against it, and the benchmark."""
