@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-
 from scipy.ndimage import uniform_filter1d
 
 from barback.analysis.imu import FloatArray

@@ -235,7 +235,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, dur, partial), key=lambda r: r[3])
     out: list[RepWindow] = []
     set_no, rep_no, prev_end = 0, 0, -np.inf
-    for n, (i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken) in enumerate(reps):
+    for i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken in reps:
         if t_s - prev_end > settings.set_gap_s:
             set_no += 1
             rep_no = 0

@@ -15,7 +15,6 @@ import numpy as np
 
 from barback.analysis.imu import FloatArray, ImuStream
 
-
 MAX_BRIDGE_S = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break
 
 

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 def c_header(p: Profile) -> str:
     u = p.uuids
     lines = [
-        "/* barback DIY sensor profile, protocol version %d." % p.version,
+        f"/* barback DIY sensor profile, protocol version {p.version}.",
         " * GENERATED from firmware_spec/profile.toml by `python -m barback.firmware_spec.generate`: do not edit. */",
         "#ifndef BARBACK_PROFILE_H",
         "#define BARBACK_PROFILE_H",
@@ -88,7 +88,7 @@ def render_readme(text: str, p: Profile) -> str:
         pat = re.compile(rf"(<!-- BEGIN GENERATED {name} -->\n)(?:.*?\n)?(<!-- END GENERATED {name} -->)", re.S)
         if not pat.search(text):
             raise ValueError(f"README has no generated block {name!r}")
-        text = pat.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
+        text = pat.sub(lambda m, table=table: m.group(1) + table + "\n" + m.group(2), text)
     return text
 
 

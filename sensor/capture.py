@@ -91,7 +91,7 @@ class Capture:
         async with BleakScanner(on_adv, backend=self.scanner_backend, **self.backend_kwargs):
             try:
                 await asyncio.wait_for(all_seen.wait(), self.connect_timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         found: dict[str, tuple[object, str]] = {}
         for addr, (dev, adv) in seen.items():
@@ -139,7 +139,7 @@ class Capture:
         while True:
             try:
                 item = await asyncio.wait_for(self._queue.get(), 0.25)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 item = ...
             if item is None:
                 break
@@ -170,7 +170,7 @@ class Capture:
         attempt = 0
         while not stop.is_set():
             lost = asyncio.Event()
-            client = BleakClient(device, disconnected_callback=lambda c: lost.set(), timeout=self.connect_timeout_s,
+            client = BleakClient(device, disconnected_callback=lambda _c, lost=lost: lost.set(), timeout=self.connect_timeout_s,
                                  backend=self.backend, **self.backend_kwargs)
             try:
                 async with self._connect_lock:
@@ -191,10 +191,10 @@ class Capture:
                             driver.on_control(payload)
                     return cb
 
-                async def subscribe(uuid: str) -> None:
+                async def subscribe(uuid: str, client=client) -> None:
                     await client.start_notify(uuid, make_cb(driver.channels[uuid]))
 
-                async def write(uuid: str, data: bytes, response: bool) -> None:
+                async def write(uuid: str, data: bytes, response: bool, client=client) -> None:
                     self._put(RecordType.WRITE, info.id, driver.channels[uuid], data)
                     await client.write_gatt_char(uuid, data, response=response)
 
@@ -229,3 +229,16 @@ class Capture:
                     pass
             attempt += 1
             await asyncio.sleep(min(self.reconnect_delay_s * attempt, 5.0))
+
+
+async def record_guided(cap: Capture, steps: tuple[tuple[str, float], ...], say, settle_s: float = 1.0) -> None:
+    """Record while the lifter follows timed instructions (the lumbar calibration routine): each
+    step is said, then held for its seconds; the capture stops after the last one."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(cap.run(stop))
+    await asyncio.sleep(settle_s)
+    for text, secs in steps:
+        say(f">>> {text} ({secs:.0f} s)")
+        await asyncio.sleep(secs)
+    stop.set()
+    await task

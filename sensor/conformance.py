@@ -42,7 +42,7 @@ class _Session:
         await self.client.write_gatt_char(diy.CONTROL_UUID, payload, response=True)
         try:
             r = await asyncio.wait_for(self.responses.get(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         try:
             return diy.parse_response(r)

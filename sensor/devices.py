@@ -43,7 +43,7 @@ class Driver:
                 raise SetupError("the sensor did not answer")
             try:
                 r = await asyncio.wait_for(self.responses.get(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise SetupError("the sensor did not answer") from None
             if accept(r):
                 return r

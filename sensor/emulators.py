@@ -16,9 +16,16 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from barback.extras import require
+
+require("bumble", "emulate", "emulated sensors")
+
 from bumble import gatt
 from bumble.core import UUID, AdvertisingData
 
+from barback.analysis.imu import Role, Session
+from barback.analysis.units import G0_MPS2
 from barback.sensor.decoders import movesense as ms
 from barback.sensor.decoders import polar_pmd as pmd
 from barback.sensor.decoders import witmotion as wm
@@ -51,7 +58,7 @@ class Samples:
     rate_hz: float = 100.0
 
     @classmethod
-    def still(cls, n: int = 200) -> "Samples":
+    def still(cls, n: int = 200) -> Samples:
         return cls(np.tile([0.0, 0.0, 1.0], (n, 1)), np.zeros((n, 3)))
 
     def at(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -474,3 +481,25 @@ class DiyEmulator(Emulator):
 
 EMULATORS = {wm.KIND: WitMotionEmulator, pmd.KIND: PolarEmulator, ms.KIND: MovesenseEmulator,
              DiyEmulator.kind: DiyEmulator}
+# what each emulated device advertises, and the rate it streams at unless told otherwise
+ADVERTISED_NAMES = {wm.KIND: "WT901BLE", pmd.KIND: "Polar Sense", ms.KIND: "Movesense", DiyEmulator.kind: "barback DIY"}
+DEFAULT_RATES_HZ = {wm.KIND: 100.0, pmd.KIND: 52.0, ms.KIND: 52.0, DiyEmulator.kind: 100.0}
+
+
+def samples_from_stream(t_s: np.ndarray, acc_sf_mps2: np.ndarray, gyro_sf_rps: np.ndarray, rate_hz: float) -> Samples:
+    """A recorded stream (SI units) resampled to what an emulated IMU at `rate_hz` measures."""
+    t = np.arange(t_s[0], t_s[-1], 1.0 / rate_hz)
+    acc_g = np.column_stack([np.interp(t, t_s, acc_sf_mps2[:, i]) for i in range(3)]) / G0_MPS2
+    gyro_dps = np.column_stack([np.interp(t, t_s, np.rad2deg(gyro_sf_rps[:, i])) for i in range(3)])
+    return Samples(acc_g, gyro_dps, rate_hz)
+
+
+def emulators_for(session: Session, specs: list[tuple[str, str, float]]) -> list[Emulator]:
+    """One emulated sensor per (role, device kind, rate), playing that role's stream of the
+    session (or its first stream where the session has no such role)."""
+    out = []
+    for k, (role, kind, rate_hz) in enumerate(specs):
+        st = session.streams.get(Role(role)) or next(iter(session.streams.values()))
+        out.append(EMULATORS[kind](f"C0:FF:EE:00:00:{k + 1:02X}", f"{ADVERTISED_NAMES[kind]} {role}",
+                                   samples_from_stream(st.t_s, st.acc_sf_mps2, st.gyro_sf_rps, rate_hz), rate_hz))
+    return out

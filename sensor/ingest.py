@@ -61,7 +61,7 @@ class Ingest:
         session clock, for live analysis of a recent window)."""
         streams = {}
         warnings = list(extra_warnings or [])
-        for sid, buf in self.sensors.items():
+        for buf in self.sensors.values():
             if since_s is not None:
                 k = bisect.bisect_left(buf.arrival_s, since_s)
                 parts = (buf.t[k:], buf.acc[k:], buf.gyro[k:])

@@ -30,7 +30,6 @@ from barback.analysis.results import RepResult
 from barback.analysis.timebase import to_uniform
 from barback.analysis.units import G0_MPS2
 
-
 LEAK_TAU_S = 0.7  # the leaky integrator forgets a bias within a rep or two
 LEVEL_TAU_S = 10.0  # |f| averages to the local g over several reps
 TOP_FRACTION = 0.3  # the rise has ended when the speed is back below this share of its peak

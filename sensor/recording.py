@@ -75,7 +75,7 @@ class RecordingMeta:
         return json.dumps(asdict(self), indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "RecordingMeta":
+    def from_json(cls, text: str) -> RecordingMeta:
         d = json.loads(text)
         d["sensors"] = [SensorInfo(**s) for s in d["sensors"]]
         return cls(**d)
@@ -127,7 +127,7 @@ class RecordingWriter:
             self.sync()
             self._fh.close()
 
-    def __enter__(self) -> "RecordingWriter":
+    def __enter__(self) -> RecordingWriter:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -60,7 +60,8 @@ class LiveView:
         for f in r.flags:
             self.console.print(f"  [bold red]{f.name}[/bold red]: {f.cue}", highlight=False)
             ring = True
-        if live.velocity_loss_pct == live.velocity_loss_pct and live.velocity_loss_pct >= self.vl_threshold_pct and self._vl_warned_set != live.set:
+        vl = live.velocity_loss_pct
+        if vl == vl and vl >= self.vl_threshold_pct and self._vl_warned_set != live.set:
             self._vl_warned_set = live.set
             self.console.print(f"  [bold yellow]velocity loss {live.velocity_loss_pct:.0f} % reached the "
                                f"{self.vl_threshold_pct:.0f} % threshold: consider ending the set[/bold yellow]")

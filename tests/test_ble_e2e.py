@@ -16,8 +16,8 @@ from barback.analysis.imu import Role
 from barback.sensor.ble.bumble_backend import BumbleClient, BumbleScanner, VirtualRadio
 from barback.sensor.capture import Capture, CaptureError, Target
 from barback.sensor.emulators import Faults, MovesenseEmulator, PolarEmulator, Samples, WitMotionEmulator
-from barback.sensor.replay import session_from_recording
 from barback.sensor.recording import RecordType, read_recording
+from barback.sensor.replay import session_from_recording
 
 pytestmark = pytest.mark.ble
 
@@ -171,23 +171,23 @@ def test_replay_max_equals_analyze(tmp_path):
 
 
 def test_live_feedback_matches_offline_on_the_demo():
-    from barback.sessions.load import open_session
     from barback.analysis.pipeline import analyze
     from barback.cli import DEMO_RECORDING
     from barback.sensor.live import LiveAnalyzer
     from barback.sensor.replay import replay
+    from barback.sessions.load import open_session
 
     live = LiveAnalyzer("deadlift", bar_sensor_id=0)
     replay(DEMO_RECORDING, live=live)
     off = analyze(open_session(DEMO_RECORDING))
     assert len(live.reps) == len(off.reps)
-    for l, o in zip(live.reps, off.reps):
-        assert l.result.mean_velocity_mps == pytest.approx(o.mean_velocity_mps, abs=0.01)
+    for lv, o in zip(live.reps, off.reps):
+        assert lv.result.mean_velocity_mps == pytest.approx(o.mean_velocity_mps, abs=0.01)
         # known regression of the redesign (issue 10 item 5 open): live and offline flexion now
         # differ by up to 1.1 deg on the demo (was < 1.0)
-        assert l.result.peak_lumbar_flexion_deg == pytest.approx(o.peak_lumbar_flexion_deg, abs=1.5)
-        assert l.result.flag_names == o.flag_names
-        assert (l.set, l.rep) == (o.set, o.rep)
+        assert lv.result.peak_lumbar_flexion_deg == pytest.approx(o.peak_lumbar_flexion_deg, abs=1.5)
+        assert lv.result.flag_names == o.flag_names
+        assert (lv.set, lv.rep) == (o.set, o.rep)
 
 
 # bumble's tcp-server transport leaves the accepted socket to the garbage collector

@@ -8,7 +8,16 @@ import pytest
 
 from barback.cli import DEMO_RECORDING, build_parser, main
 
-COMMANDS = ("analyze", "demo", "simulate", "export", "report")
+
+def _commands() -> list[str]:
+    """Every command the parser has, read from the parser itself (a new one is tested too)."""
+    import argparse
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sorted(sub.choices)
+
+
+COMMANDS = _commands()
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
@@ -90,3 +99,34 @@ def test_parser_lists_commands():
     help_text = build_parser().format_help()
     for c in COMMANDS:
         assert c in help_text
+
+
+def test_the_parser_has_every_command_group():
+    assert {"analyze", "demo", "simulate", "export", "report", "replay", "scan", "capture", "emulate",
+            "conformance", "batch", "history", "journal", "athlete", "calibrate"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("device", ["witmotion", "polar_pmd", "movesense", "barback_diy"])
+def test_emulate_builds_each_device_kind(device, capsys):
+    """Each device kind is built from the demo recording; the transport (a closed local port) is
+    then refused in one line (was: `internal error: KeyError: 'barback_diy'`)."""
+    rc = main(["emulate", "--device", device, "--transport", "tcp-client:127.0.0.1:9", "--duration", "0.1"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "cannot open Bluetooth transport" in err and err.count("\n") == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize(("blocked", "args", "extra"), [
+    ("bumble", ["emulate", "--device", "witmotion", "--transport", "vhci"], "emulate"),
+    ("dask", ["batch", "{dir}", "--scheduler", "tcp://127.0.0.1:9", "--db", "{dir}/h.sqlite"], "cluster"),
+])
+def test_a_missing_extra_is_one_line_naming_it(blocked, args, extra, tmp_path, sim_deadlift_dir):
+    import shutil
+
+    shutil.copytree(sim_deadlift_dir, tmp_path / "s")
+    args = [a.format(dir=tmp_path) for a in args]
+    code = (f"import sys; sys.modules[{blocked!r}] = None; sys.modules[{blocked + '.distributed'!r}] = None; "
+            "from barback.cli import main; sys.exit(main(sys.argv[1:]))")
+    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, p.stderr
+    assert f"pip install 'barback[{extra}]'" in p.stderr and "Traceback" not in p.stderr

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from barback.simulation.evaluation import score
-from barback.sessions.load import open_session
 from barback.analysis.pipeline import analyze
 from barback.cli import DEMO_RECORDING
+from barback.sessions.load import open_session
+from barback.simulation.evaluation import score
 
 
 def test_bundled_recording_matches_its_truth():

@@ -2,12 +2,10 @@
 a rounding back is not "hips rising first", a bar that drifts forward and stays there is drift,
 and with one lumbar sensor the explanation says that hips and rounding cannot be told apart."""
 
-import numpy as np
-import pytest
 
-from barback.simulation.evaluation import match_reps
 from barback.analysis.pipeline import analyze
 from barback.sessions.csv_format import load_session
+from barback.simulation.evaluation import match_reps
 from barback.simulation.simulate import scenario, simulate, write_session
 
 

@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from barback.history.batch import content_hash, run_batch
 from barback.analysis.calibration import calibrate
-from barback.sessions.csv_format import load_session
-from barback.simulation.simulate import scenario, simulate, simulate_calibration, write_session
+from barback.cli import main
+from barback.history.batch import content_hash, run_batch
 from barback.history.store import Store, StoreError
 from barback.history.trends import history, load_velocity_profile, pain_relations
-from barback.cli import main
+from barback.sessions.csv_format import load_session
+from barback.simulation.simulate import scenario, simulate, simulate_calibration, write_session
 
 LOADS = [100, 130, 160, 100, 130, 160]
 

@@ -5,12 +5,12 @@ and within a second of its true end (truth from the simulator, not from the code
 import numpy as np
 import pytest
 
-from barback.sessions.load import open_session
 from barback.analysis.pipeline import analyze
-from barback.simulation.simulate import scenario, simulate, write_recording
 from barback.analysis.timebase import MAX_BRIDGE_S
 from barback.sensor.live import LiveAnalyzer
 from barback.sensor.replay import replay
+from barback.sessions.load import open_session
+from barback.simulation.simulate import scenario, simulate, write_recording
 
 
 def _overlaps(a0, a1, b0, b1):
@@ -70,8 +70,8 @@ def test_live_reports_every_rep_within_a_second_of_its_end(tmp_path, name, seed)
 def test_no_rep_from_the_rise_a_recording_ends_in(tmp_path):
     """A recording that ends while the track still rises (the bar set down, nothing after it to
     pin the velocity) shows no completed rep there: every rep found is a true one."""
-    from barback.simulation.evaluation import match_reps
     from barback.sessions.csv_format import load_session
+    from barback.simulation.evaluation import match_reps
     from barback.simulation.simulate import write_session
 
     sim = simulate(scenario("commodity_deadlift", seed=523))

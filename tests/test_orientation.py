@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from barback.analysis.orientation import detect_still, estimate_attitude, rotate_to_world, up_from_quat, quat_from_up
+from barback.analysis.orientation import detect_still, estimate_attitude, quat_from_up, rotate_to_world, up_from_quat
 from barback.analysis.timebase import UniformStream
 from barback.analysis.units import G0_MPS2
 

@@ -1,13 +1,13 @@
 """Regression runs on simulated sessions with ground truth."""
 
+import numpy as np
 import pytest
 
-import numpy as np
-from barback.simulation.evaluation import match_reps, score
 from barback.analysis.pipeline import analyze
-from barback.sessions.csv_format import load_session
-from barback.simulation.simulate import scenario, simulate, write_recording, write_session
 from barback.sensor.replay import session_from_recording
+from barback.sessions.csv_format import load_session
+from barback.simulation.evaluation import match_reps, score
+from barback.simulation.simulate import scenario, simulate, write_recording, write_session
 
 
 def _run(cfg, tmp_path, native=False):

@@ -9,8 +9,16 @@ import time
 
 import pytest
 
-from barback.sensor.recording import (Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo, encode_record,
-                              iter_records, read_recording)
+from barback.sensor.recording import (
+    Record,
+    RecordingMeta,
+    RecordingWriter,
+    RecordType,
+    SensorInfo,
+    encode_record,
+    iter_records,
+    read_recording,
+)
 
 
 def _meta():

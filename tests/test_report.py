@@ -10,10 +10,10 @@ import pytest
 
 from barback.analysis.imu import Role, Session
 from barback.analysis.pipeline import analyze
+from barback.cli import main
 from barback.reporting.report import write_report, write_series_csv
 from barback.sessions.csv_format import load_session
 from barback.simulation.simulate import scenario, simulate, write_session
-from barback.cli import main
 
 
 class _Parse(HTMLParser):

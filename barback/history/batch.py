@@ -72,7 +72,7 @@ def session_info(path: Path) -> tuple[str | None, str]:
             if meta.get("date"):
                 date = meta["date"]
             elif meta.get("started_unix_ns"):
-                date = dt.datetime.fromtimestamp(meta["started_unix_ns"] / 1e9, dt.timezone.utc).date().isoformat()
+                date = dt.datetime.fromtimestamp(meta["started_unix_ns"] / 1e9, dt.UTC).date().isoformat()
         else:
             meta = json.loads((path / "session.json").read_text())
             athlete = meta.get("athlete") or None
@@ -89,8 +89,8 @@ def analyse_one(path: str, overrides: dict[str, float] | None = None, max_flexio
     """Worker: analyse one session folder. Never raises: errors come back as data."""
     from barback.analysis.config import load_thresholds
     from barback.analysis.errors import InputError
-    from barback.sessions.load import open_session
     from barback.analysis.pipeline import analyze
+    from barback.sessions.load import open_session
 
     try:
         th = load_thresholds(overrides=overrides or {})
@@ -143,7 +143,10 @@ def _execute(args: list[tuple], workers: int, scheduler: str | None) -> Iterable
     if not args:
         return
     if scheduler:
-        from dask.distributed import Client, as_completed as dask_completed
+        from barback.extras import require
+
+        distributed = require("dask.distributed", "cluster", "batch --scheduler")
+        Client, dask_completed = distributed.Client, distributed.as_completed
 
         with Client(scheduler) as client:
             futures = [client.submit(analyse_one, *a, pure=False) for a in args]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from barback.reporting.report import CSS, Figure, _mpl
 from barback.history.trends import CAUTION
+from barback.reporting.report import CSS, Figure, _mpl
 
 
 def _figs(h: dict) -> list[Figure]:

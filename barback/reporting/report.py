@@ -187,7 +187,9 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:10
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;width:100%;font-size:0.9em}th,td{border:1px solid #ddd;padding:4px 6px;text-align:right}
 th{background:#f4f4f4}td.l,th.l{text-align:left}.flag{color:#b00;font-weight:600}.note{color:#666;font-style:italic}
-img{max-width:100%;height:auto}@media print{body{max-width:none}h2{break-after:avoid}img{break-inside:avoid}tr{break-inside:avoid}}.warn{background:#fff7e0;border-left:4px solid #e0a000;padding:6px 10px;margin:4px 0}
+img{max-width:100%;height:auto}
+@media print{body{max-width:none}h2{break-after:avoid}img{break-inside:avoid}tr{break-inside:avoid}}
+.warn{background:#fff7e0;border-left:4px solid #e0a000;padding:6px 10px;margin:4px 0}
 .summary td{text-align:left}
 """
 
@@ -296,9 +298,9 @@ def _summary_lines(result: SessionResult) -> list[str]:
 def write_pdf(result: SessionResult, figs: list[Figure], path: str | Path, th: Thresholds) -> Path:
     """The report as a PDF: a summary page, one page per figure, then the rep table."""
     plt = _mpl()
-    from matplotlib.backends.backend_pdf import PdfPages
-
     import textwrap
+
+    from matplotlib.backends.backend_pdf import PdfPages
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

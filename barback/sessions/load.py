@@ -9,8 +9,8 @@ from barback.analysis.imu import Session
 
 
 def open_session(path: str | Path) -> Session:
-    from barback.sessions.csv_format import load_session
     from barback.sensor.recording import is_recording
+    from barback.sessions.csv_format import load_session
 
     p = Path(path)
     if not p.exists():

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from barback.simulation.evaluation import CORE_FLAGS, Scores, score
 from barback.analysis.pipeline import analyze
 from barback.sessions.csv_format import load_session
+from barback.simulation.evaluation import CORE_FLAGS, Scores, score
 from barback.simulation.simulate import COMMODITY_SCENARIOS, SCENARIOS, scenario, simulate, write_session
 
 GOALS = {  # metric -> (bias limit, rmse limit); None = not checked
@@ -180,9 +180,9 @@ def live(cache: Path, out=sys.stdout) -> bool:
     """Live feedback at three sensors x 200 Hz: replay a native recording at recorded speed through
     the live path (Ingest + live analyser, what capture runs after the radio) and measure the time
     from the triggering notification to the rep's line, and the CPU used."""
-    from barback.simulation.simulate import write_recording
     from barback.sensor.live import LiveAnalyzer
     from barback.sensor.replay import replay
+    from barback.simulation.simulate import write_recording
 
     d = cache / "live_200hz_3sensors"
     if not (d / "stream.bbr").exists():
@@ -228,11 +228,11 @@ def live_commodity(cache: Path, out=sys.stdout, seeds=range(300, 304)) -> bool:
     live against offline analysis of the same recording, and how soon after each rep's true end
     (simulator truth) it was reported. Reps whose concentric phase a long gap hid are left out of
     the timing: they can only be inferred once the next rep is in."""
-    from barback.sessions.load import open_session
-    from barback.simulation.simulate import write_recording
     from barback.analysis.timebase import MAX_BRIDGE_S
     from barback.sensor.live import LiveAnalyzer
     from barback.sensor.replay import replay
+    from barback.sessions.load import open_session
+    from barback.simulation.simulate import write_recording
 
     n_live = n_off = n_true = n_both = timed = on_time = 0
     worst = 0.0

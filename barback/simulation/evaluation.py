@@ -22,7 +22,7 @@ class Scores:
     flags: dict[str, list[int]] = field(default_factory=dict)  # name -> [tp, fp, fn]
     withheld: dict[str, int] = field(default_factory=dict)  # metric -> reps it was withheld on (NaN)
 
-    def add(self, other: "Scores") -> None:
+    def add(self, other: Scores) -> None:
         self.tp += other.tp
         self.fp += other.fp
         self.fn += other.fn

@@ -23,6 +23,11 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 from bleak.uuids import normalize_uuid_str
+
+from barback.extras import require
+
+require("bumble", "emulate", "emulated sensors")
+
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Device, Peer
@@ -135,7 +140,7 @@ class BumbleClient(BaseBleakClient):
         central = await self._radio.central()
         try:
             self._conn = await asyncio.wait_for(central.connect(Address(self.address.upper())), self._timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BleakDeviceNotFoundError(self.address, f"no answer from {self.address}: not in range or off") from None
         self._conn.on("disconnection", self._on_disconnection)
         self._peer = Peer(self._conn)

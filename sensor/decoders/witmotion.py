@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from barback.sensor.decoders.base import DecodeStats, Field, SampleBlock, unpack_fields
 from barback.analysis.units import G0_MPS2
+from barback.sensor.decoders.base import DecodeStats, Field, SampleBlock, unpack_fields
 
 KIND = "witmotion"
 SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"

@@ -1,0 +1,107 @@
+"""What every command shares: messages, exit codes, progress, thresholds from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+PROG = "barback"
+EXIT_INPUT = 2
+# the bundled demo recording, shipped as package data (pip installs unpack it as files)
+DEMO_RECORDING = Path(str(resources.files("barback.recordings").joinpath("demo_deadlift")))
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+class BleProblem(Exception):
+    """A Bluetooth adapter, stack or device problem: one line for the user, exit 2."""
+
+
+def err(msg: str) -> None:
+    print(f"{PROG}: error: {msg}", file=sys.stderr)
+
+
+def warn(msg: str) -> None:
+    print(f"{PROG}: warning: {msg}", file=sys.stderr)
+
+
+def usage_error(msg: str) -> int:
+    err(msg)
+    return EXIT_INPUT
+
+
+@contextmanager
+def progress(label: str, quiet: bool = False) -> Iterator[None]:
+    """A spinner on an interactive terminal, nothing when piped."""
+    if quiet or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(label):
+        yield
+
+
+def overrides(items: list[str] | None) -> dict[str, float]:
+    """`--threshold section.key=value` options as a dict (a usage error ends the command)."""
+    out = {}
+    for item in items or []:
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise SystemExit(usage_error(f"--threshold expects section.key=value, got {item!r}"))
+        try:
+            out[key.strip()] = float(val)
+        except ValueError:
+            raise SystemExit(usage_error(f"--threshold {key}: {val!r} is not a number")) from None
+    return out
+
+
+def thresholds(args: argparse.Namespace) -> dict:
+    from barback.analysis.config import load_thresholds
+
+    over = overrides(args.threshold)
+    try:
+        return load_thresholds(args.thresholds, over)
+    except KeyError as exc:
+        raise SystemExit(usage_error(str(exc).strip("'\""))) from None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(usage_error(f"{args.thresholds}: {exc}")) from None
+
+
+def add_threshold_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--thresholds", metavar="FILE", help="threshold file (default: the bundled, versioned one)")
+    p.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override one threshold, e.g. --threshold lumbar_flexion.peak_deg=35 (repeatable)")
+
+
+def analyze_path(path, th: dict, quiet: bool = False):
+    from barback.analysis.pipeline import analyze
+    from barback.sessions.load import open_session
+
+    with progress(f"reading {path}", quiet):
+        session = open_session(path)
+    with progress("analysing", quiet):
+        return session, analyze(session, thresholds=th, loads_kg=session.loads_kg)
+
+
+def run_ble(coro_fn):
+    """Run a BLE coroutine; a missing adapter or stack becomes one clear line (exit 2)."""
+    import asyncio
+
+    from bleak.exc import BleakError
+
+    try:
+        return asyncio.run(coro_fn())
+    except BleakError as exc:
+        raise BleProblem(f"Bluetooth: {exc}") from None
+    except OSError as exc:
+        if "dbus" in str(exc).lower() or "bluetooth" in str(exc).lower() or isinstance(exc, FileNotFoundError):
+            raise BleProblem(f"Bluetooth is not available on this machine ({exc}); "
+                             "try --emulate to use emulated sensors") from None
+        raise

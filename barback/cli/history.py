@@ -1,0 +1,218 @@
+"""Commands over the history database: batch, history, journal, athlete, calibrate."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from barback.cli.common import EXIT_INPUT, BleProblem, Formatter, overrides, run_ble, usage_error, warn
+
+
+def _store(args):
+    from barback.history.store import DEFAULT_DB, Store
+
+    return Store(args.db or DEFAULT_DB)
+
+
+def cmd_batch(args) -> int:
+    import sys
+
+    from barback.history.batch import run_batch
+
+    if not Path(args.dir).is_dir():
+        return usage_error(f"{args.dir}: not a folder")
+    store = _store(args)
+    on_progress = None
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("analysing", total=None)
+        bar.start()
+
+        def on_progress(done, total, path):
+            bar.update(task, completed=done, total=total, description=f"analysing {Path(path).name}")
+    try:
+        rep = run_batch(args.dir, store, workers=args.workers, scheduler=args.scheduler, athlete=args.athlete,
+                        on_progress=on_progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    for path, err in rep.failed:
+        warn(f"{path}: {err}")
+    print(f"stored {len(rep.stored)}, skipped {len(rep.skipped)} already stored, failed {len(rep.failed)} "
+          f"-> {store.path}")
+    return 0 if not rep.failed else 1
+
+
+def cmd_history(args) -> int:
+    import json
+
+    from barback.history.trends import history
+    from barback.reporting.table import print_history
+
+    store = _store(args)
+    mvt = {a: store.athlete(a)["mvt_mps"] for a in store.athletes()}
+    h = history(store.sessions(args.athlete), store.journal(args.athlete), mvt)
+    if args.json:
+        Path(args.json).write_text(json.dumps(h, indent=2) + "\n")
+    if args.report:
+        from barback.reporting.history_report import write_history_report
+
+        write_history_report(h, args.report)
+        print(f"report: {args.report}")
+    if not args.json:
+        print_history(h)
+    return 0
+
+
+def cmd_journal(args) -> int:
+    store = _store(args)
+    jid = store.add_journal(args.athlete, args.before, args.after, args.next_day, args.session, args.note)
+    print(f"journal entry {jid} for {args.athlete}")
+    return 0
+
+
+def cmd_athlete(args) -> int:
+    store = _store(args)
+    over = overrides(args.threshold)
+    if over:
+        from barback.analysis.config import load_thresholds
+
+        try:
+            load_thresholds(overrides=over)
+        except KeyError as exc:
+            return usage_error(str(exc).strip("'\""))
+    if over or args.mvt is not None:
+        store.set_athlete_settings(args.name, over, args.mvt)
+    if args.name not in store.athletes():
+        store.athlete_id(args.name, create=True)
+    a = store.athlete(args.name)
+    print(f"{a['name']}: max lumbar flexion {a['max_flexion_deg'] or '–'}°, MVT {a['mvt_mps'] or 'default'}, "
+          f"thresholds {a['thresholds'] or 'default'}")
+    return 0
+
+
+def _record_routine(args, out: Path) -> None:
+    """Record the guided calibration routine from both lumbar sensors (or emulated ones playing a
+    simulated routine) into `out`."""
+    import tempfile
+
+    from barback.analysis.calibration import STEPS
+    from barback.sensor.capture import Capture, CaptureError, Target, record_guided
+
+    async def run():
+        kw: dict = {}
+        targets = [Target("lumbar_upper", args.lumbar_upper or "x"), Target("lumbar_lower", args.lumbar_lower or "x")]
+        if args.emulate:
+            from barback.cli.ble import emulated_backend, emulated_radio
+            from barback.simulation.simulate import simulate_calibration, write_session
+
+            src = write_session(simulate_calibration(), Path(tempfile.mkdtemp()) / "routine")
+            radio, emus = await emulated_radio([("lumbar_upper", "polar_pmd", 100.0), ("lumbar_lower", "movesense", 104.0)],
+                                               src)
+            targets = [Target(t.role, e.address) for t, e in zip(targets, emus)]
+            kw = emulated_backend(radio)
+        cap = Capture(targets, "deadlift", out, rate_hz=100.0, on_message=print, **kw)
+        try:
+            await record_guided(cap, STEPS, print)
+        except CaptureError as exc:
+            raise BleProblem(str(exc)) from None
+
+    run_ble(run)
+
+
+def cmd_calibrate(args) -> int:
+    import tempfile
+
+    from barback.analysis.calibration import calibrate
+    from barback.sessions.load import open_session
+
+    store = _store(args)
+    if args.source_recording:
+        source = Path(args.source_recording)
+    else:
+        if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
+            return usage_error("give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)")
+        source = Path(args.out or tempfile.mkdtemp(prefix="barback-calibration-"))
+        _record_routine(args, source)
+    cal = calibrate(open_session(source))
+    store.set_calibration(args.athlete, cal.to_dict())
+    print(f"{args.athlete}: maximal lumbar flexion {cal.max_flexion_deg:.1f}° (standing neutral at "
+          f"{cal.standing_s[0]:.1f}-{cal.standing_s[1]:.1f} s); stored in {store.path}")
+    return 0
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="history database (default ~/.barback/history.sqlite)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("batch", formatter_class=Formatter, help="analyse a folder tree into the history database",
+                       description="Analyse every session (CSV folders and native recordings) under DIR into the "
+                                   "history database, in parallel; sessions already stored are skipped by content "
+                                   "hash; a failing session is reported and the rest go on.",
+                       epilog="example:\n  barback batch ~/lifting --db history.sqlite --workers 2\n"
+                              "  barback batch /archive --db team.sqlite --scheduler tcp://10.0.0.5:8786")
+    b.add_argument("dir")
+    _db_arg(b)
+    b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    b.add_argument("--scheduler", metavar="ADDR",
+                   help="a Dask distributed scheduler to run the analyses on (needs barback[cluster])")
+    b.add_argument("--athlete", help="athlete for sessions that do not name one")
+    b.set_defaults(func=cmd_batch)
+
+    h = sub.add_parser("history", formatter_class=Formatter, help="sessions and trends from the history database",
+                       description="Sessions and trends: load-velocity profile and estimated 1RM per exercise, "
+                                   "velocity at a given load over time, lumbar flexion, flag frequency, and how "
+                                   "pain scores relate to what the sensors saw.",
+                       epilog="example:\n  barback history --db history.sqlite --athlete Ana --report history.html")
+    _db_arg(h)
+    h.add_argument("--athlete")
+    h.add_argument("--json", metavar="OUT.json")
+    h.add_argument("--report", metavar="OUT.html")
+    h.set_defaults(func=cmd_history)
+
+    j = sub.add_parser("journal", formatter_class=Formatter, help="pain journal",
+                       description="Record how the back felt before, right after and the day after a session.",
+                       epilog="example:\n  barback journal add --athlete Ana --session 12 --before 1 --after 3 --next-day 2")
+    j.set_defaults(func=lambda a: (j.print_help(), EXIT_INPUT)[1])
+    jsub = j.add_subparsers(dest="journal_command", metavar="add")
+    ja = jsub.add_parser("add", formatter_class=Formatter, help="add a journal entry",
+                         epilog="example:\n  barback journal add --athlete Ana --before 0 --after 2")
+    _db_arg(ja)
+    ja.add_argument("--athlete", required=True)
+    ja.add_argument("--session", type=int, help="session id (see barback history)")
+    ja.add_argument("--before", type=int, required=True, help="pain 0-10 before the session")
+    ja.add_argument("--after", type=int, required=True, help="pain 0-10 right after")
+    ja.add_argument("--next-day", type=int, help="pain 0-10 the day after")
+    ja.add_argument("--note")
+    ja.set_defaults(func=cmd_journal)
+
+    at = sub.add_parser("athlete", formatter_class=Formatter, help="show or set an athlete's settings",
+                        description="Show an athlete, or set per-athlete threshold overrides and their own "
+                                    "velocity at 1RM (minimum velocity threshold).",
+                        epilog="example:\n  barback athlete Ana --threshold lumbar_flexion.pct_of_max=65 --mvt 0.16")
+    at.add_argument("name")
+    _db_arg(at)
+    at.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE")
+    at.add_argument("--mvt", type=float, help="the athlete's own mean velocity at 1RM, m/s")
+    at.set_defaults(func=cmd_athlete)
+
+    ca = sub.add_parser("calibrate", formatter_class=Formatter, help="measure an athlete's lumbar range",
+                        description="Guided routine with both lumbar sensors on: stand tall, bend forward as far "
+                                    "as comfortable and hold, stand tall again. Stores standing neutral and maximal "
+                                    "lumbar flexion; flexion is then also reported as a percentage of it.",
+                        epilog="example:\n  barback calibrate --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..\n"
+                               "  barback calibrate --athlete Ana --from recordings/ana-calibration")
+    ca.add_argument("--athlete", required=True)
+    _db_arg(ca)
+    ca.add_argument("--lumbar-upper", metavar="ADDR")
+    ca.add_argument("--lumbar-lower", metavar="ADDR")
+    ca.add_argument("--from", dest="source_recording", metavar="RECORDING",
+                    help="compute from a recorded routine instead of recording one now")
+    ca.add_argument("--out", help="where to keep the routine's recording")
+    ca.add_argument("--emulate", action="store_true", help="use emulated sensors playing a simulated routine")
+    ca.set_defaults(func=cmd_calibrate)

@@ -1,0 +1,64 @@
+"""Plain-text tables for the terminal: a session's reps, and the history of sessions."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TextIO
+
+from barback.analysis.results import SessionResult
+
+_Justify = Literal["left", "right"]
+_REP_COLUMNS: tuple[tuple[str, _Justify], ...] = (
+    ("set", "right"), ("rep", "right"), ("MV m/s", "right"), ("PV m/s", "right"), ("ROM m", "right"),
+    ("VL %", "right"), ("flex °", "right"), ("incl °", "right"), ("quality", "left"), ("flags", "left"))
+
+
+def _num(v: float | None, nd: int = 2) -> str:
+    return "–" if v is None or v != v else f"{v:.{nd}f}"
+
+
+def print_reps(result: SessionResult, file: TextIO | None = None) -> None:
+    """The per-rep table, then why each poor rep is poor and what each flag means."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=file or sys.stdout, width=140)
+    t = Table(title=f"{result.exercise.replace('_', ' ')}: {len(result.reps)} reps in {len(result.sets)} set(s), "
+                    f"data quality {result.quality_grade}")
+    for col, just in _REP_COLUMNS:
+        t.add_column(col, justify=just)
+    for r in result.reps:
+        mv = _num(r.mean_velocity_mps)
+        if r.quality_grade == "fair" and r.mean_velocity_uncertainty_mps is not None and mv != "–":
+            mv += f" ±{r.mean_velocity_uncertainty_mps:.2f}"
+        t.add_row(str(r.set), str(r.rep), mv, _num(r.peak_velocity_mps), _num(r.rom_m),
+                  _num(r.velocity_loss_pct, 0), _num(r.peak_lumbar_flexion_deg, 1), _num(r.peak_trunk_inclination_deg, 1),
+                  r.quality_grade, ", ".join(r.flag_names) or "ok")
+    console.print(t)
+    for r in result.reps:
+        if r.quality_grade == "poor":
+            console.print(f"  set {r.set} rep {r.rep}: {'; '.join(r.quality)}", highlight=False)
+    for r in result.reps:
+        for fl in r.flags:
+            console.print(f"  set {r.set} rep {r.rep} [bold]{fl.name}[/bold]: {fl.explanation} Cue: {fl.cue}",
+                          highlight=False)
+
+
+def print_history(h: dict, file: TextIO | None = None) -> None:
+    """Sessions, load-velocity profiles and pain patterns from `barback.history.trends.history`."""
+    out = file or sys.stdout
+    print(f"{'id':>4} {'date':<11} {'athlete':<14} {'exercise':<18} {'reps':>4} {'best MV':>8} {'flex °':>7} "
+          f"{'flags/rep':>9}", file=out)
+    for s in h["sessions"]:
+        fl = _num(s["mean_peak_lumbar_flexion_deg"], 1)
+        mv = _num(s["best_mean_velocity_mps"])
+        print(f"{s['id']:>4} {s['date']:<11} {(s['athlete'] or '–'):<14} {s['exercise']:<18} {s['n_reps']:>4} "
+              f"{mv:>8} {fl:>7} {s['flags_per_rep']:>9.2f}", file=out)
+    for p in h["load_velocity"]:
+        e1 = "–" if p["e1rm_kg"] is None else f"{p['e1rm_kg']:.0f} kg"
+        print(f"\n{p['athlete'] or ''} {p['exercise']}: load-velocity slope {p['slope_mps_per_kg'] * 100:.2f} m/s per "
+              f"100 kg, R² {p['r2']:.2f}, estimated 1RM {e1} (at {p['mvt_mps']:.2f} m/s)", file=out)
+    for line in h["pain"]["patterns"]:
+        print(f"pattern: {line}", file=out)
+    if h["pain"]["sessions_with_pain_scores"]:
+        print(h["pain"]["caution"], file=out)
