@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean browser
+.PHONY: demo test bench clean browser lint
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/barback demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
+
+# ruff over the whole repository; mypy over the installed namespace. The card's folders sit at the
+# top of the repository but install as barback.analysis, barback.sensor, ...: mypy reads them
+# through a tree of links laid out as installed.
+TYPECHECK := build/typecheck
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	@rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/barback
+	@for f in barback/*; do ln -s "$(CURDIR)/$$f" $(TYPECHECK)/barback/; done
+	@for d in analysis sensor firmware_spec recordings; do ln -s "$(CURDIR)/$$d" $(TYPECHECK)/barback/$$d; done
+	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p barback
 
 browser:
 	@bash tests/install_browser.sh

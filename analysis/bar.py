@@ -388,7 +388,7 @@ def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed
     for _ in range(2):
         d = np.diff(np.concatenate([[0], still.astype(np.int8), [0]]))
         runs: list[tuple[int, int]] = []
-        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+        for a, b in zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()):
             if runs and a - runs[-1][1] < 0.15 * fs_hz:  # fragments of one rest (or one fake)
                 runs[-1] = (runs[-1][0], b)
             else:

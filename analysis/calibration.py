@@ -37,14 +37,15 @@ def calibrate(session: Session, settings: PipelineSettings = PipelineSettings())
     missing = [r.value for r in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER) if r not in session.streams]
     if missing:
         raise InputError(session.source or "calibration", f"calibration needs both lumbar sensors; missing {', '.join(missing)}")
-    incl, t_ref, standing = {}, None, None
+    incl: dict[Role, tuple[np.ndarray, np.ndarray]] = {}
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         u = to_uniform(session.streams[role])
         att = estimate_attitude(u, settings)
         fr = sagittal_frame(att, u.t_s, u.fs_hz)
         incl[role] = (u.t_s, inclination_deg(att.up_sf, fr))
         if role is Role.LUMBAR_UPPER:
-            t_ref, standing = u.t_s, fr.standing_s
+            standing = fr.standing_s
+    t_ref = incl[Role.LUMBAR_UPPER][0]
     flex = incl[Role.LUMBAR_UPPER][1] - np.interp(t_ref, *incl[Role.LUMBAR_LOWER])
     k = int(np.argmax(flex))
     if flex[k] < 10.0:

@@ -101,7 +101,7 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
     return still
 
 
-def _interp_per_period(values: list[np.ndarray], centers: list[float], n: int, default) -> np.ndarray:
+def _interp_per_period(values: list[np.ndarray] | list[float], centers: list[float], n: int, default) -> np.ndarray:
     if not centers:
         return np.tile(default, (n, 1)) if np.ndim(default) else np.full(n, default)
     v = np.asarray(values)

@@ -144,7 +144,8 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResul
     i0, i1 = w.i_start, w.i_end
     drift, horizontal = horizontal_drift(track, max(i0 - 1, 0), i1)
     quality: list[str] = []
-    grade, unc = "good", BASE_MV_UNCERTAINTY_MPS
+    grade = "good"
+    unc = BASE_MV_UNCERTAINTY_MPS
     lost_s = float(np.count_nonzero(~track.valid[max(i0 - 1, 0):i1 + 1])) / track.fs_hz
     if track.fs_hz < LOW_RATE_HZ:
         grade, unc = "fair", unc * LOW_RATE_HZ / track.fs_hz
@@ -169,7 +170,6 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResul
         quality.append(f"implausible measurement ({mv:.2f} m/s over {rom:.2f} m) withheld: the rep is counted")
     if grade == "poor":
         mv = rom = drift = float("nan")
-        unc = None
     rep = RepResult(
         set=w.set_no, rep=w.rep_no, concentric_start_s=w.concentric_start_s,
         concentric_end_s=w.concentric_end_s, peak_velocity_time_s=w.peak_velocity_s,
@@ -177,7 +177,7 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResul
         lockout_end_s=w.lockout_end_s, setup_start_s=w.setup_start_s, mean_velocity_mps=mv,
         peak_velocity_mps=float(v[i0:i1 + 1].max()) if grade != "poor" else float("nan"), rom_m=rom,
         time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
-        quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=unc)
+        quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=None if grade == "poor" else unc)
     return rep, horizontal
 
 

@@ -207,7 +207,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         if exercise in ECCENTRIC_FIRST and not descent_lost and not opens_recording:
             deep = ecc is not None and ((plausible and ecc[2] >= 0.5 * rom) or
                                         px[seq[k - 1][0]] - px[i_lo] >= 0.5 * (px[i_hi] - px[i_lo]))
-            if not deep or t_s - ecc[1] > settings.eccentric_first_window_s:
+            if not deep or ecc is None or t_s - ecc[1] > settings.eccentric_first_window_s:
                 continue
         reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
     # a lifter does not mix full reps with a fraction of one: a measured stroke far shorter than
@@ -297,7 +297,7 @@ def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray, dur: float)
 
 
 def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period_s: float, dur: float,
-                       partial: list[tuple[float, float]] = (), max_misfit: float = 0.35,
+                       partial: tuple[tuple[float, float], ...] | list[tuple[float, float]] = (), max_misfit: float = 0.35,
                        min_covered: float = 0.6, max_lost: int = 2) -> list[tuple]:
     """Reps that a long data gap swallowed whole, inferred from the set's rhythm.
 

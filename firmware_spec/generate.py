@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -83,12 +84,16 @@ def md_tables(p: Profile) -> dict[str, str]:
             "status_payload": fields(p.status_payload), "budget": "\n".join(budget)}
 
 
+def _fill_block(m: re.Match, table: str) -> str:
+    return m.group(1) + table + "\n" + m.group(2)
+
+
 def render_readme(text: str, p: Profile) -> str:
     for name, table in md_tables(p).items():
         pat = re.compile(rf"(<!-- BEGIN GENERATED {name} -->\n)(?:.*?\n)?(<!-- END GENERATED {name} -->)", re.S)
         if not pat.search(text):
             raise ValueError(f"README has no generated block {name!r}")
-        text = pat.sub(lambda m, table=table: m.group(1) + table + "\n" + m.group(2), text)
+        text = pat.sub(functools.partial(_fill_block, table=table), text)
     return text
 
 

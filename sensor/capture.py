@@ -11,12 +11,15 @@ marked in the recording; the other sensors keep recording throughout.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
 
 from barback.sensor.devices import DRIVERS, Driver, SetupError, kind_from_advertisement
 from barback.sensor.ingest import Ingest
@@ -44,6 +47,11 @@ class CaptureError(Exception):
 
 def _event(kind: str, **kw) -> bytes:
     return json.dumps({"event": kind, **kw}).encode()
+
+
+def _set_on_disconnect(lost: asyncio.Event, _client) -> None:
+    """bleak's disconnect callback, bound to the event of its own connection attempt."""
+    lost.set()
 
 
 class Capture:
@@ -76,10 +84,10 @@ class Capture:
     def _now_ns(self) -> int:
         return time.monotonic_ns() - self._t0_ns
 
-    async def _discover(self) -> dict[str, tuple[object, str]]:
+    async def _discover(self) -> dict[str, tuple[BLEDevice, str]]:
         """Find each target (scanning stops as soon as all are seen); role -> (BLEDevice, kind)."""
         want = {t.address.upper(): t for t in self.targets}
-        seen: dict[str, tuple[object, object]] = {}
+        seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
         all_seen = asyncio.Event()
 
         def on_adv(dev, adv) -> None:
@@ -93,7 +101,7 @@ class Capture:
                 await asyncio.wait_for(all_seen.wait(), self.connect_timeout_s)
             except TimeoutError:
                 pass
-        found: dict[str, tuple[object, str]] = {}
+        found: dict[str, tuple[BLEDevice, str]] = {}
         for addr, (dev, adv) in seen.items():
             t = want[addr]
             kind = t.kind or kind_from_advertisement(adv.local_name, adv.service_uuids)
@@ -135,6 +143,8 @@ class Capture:
         return meta
 
     async def _consume(self, stop: asyncio.Event) -> None:
+        writer, ingest = self.writer, self.ingest
+        assert writer is not None and ingest is not None, "run() opens the recording first"
         last_sync = time.monotonic()
         while True:
             try:
@@ -146,18 +156,18 @@ class Capture:
             if item is not ...:
                 rec: Record = item
                 try:
-                    self.writer.append(rec)
+                    writer.append(rec)
                 except OSError as exc:  # disk full, card pulled: keep what is on disk, stop cleanly
                     self.say(f"cannot write the recording ({exc.strerror or exc}); stopping. "
                              "Everything written so far is kept.")
                     stop.set()
                     continue
-                block = self.ingest.push(rec)
+                block = ingest.push(rec)
                 if self.live is not None and block is not None:
-                    self.live.on_block(rec.sensor, self.ingest)
+                    self.live.on_block(rec.sensor, ingest)
             if time.monotonic() - last_sync >= self.flush_interval_s:  # also when the radio is quiet
                 try:
-                    self.writer.sync()
+                    writer.sync()
                 except OSError:
                     stop.set()
                 last_sync = time.monotonic()
@@ -170,7 +180,8 @@ class Capture:
         attempt = 0
         while not stop.is_set():
             lost = asyncio.Event()
-            client = BleakClient(device, disconnected_callback=lambda _c, lost=lost: lost.set(), timeout=self.connect_timeout_s,
+            client = BleakClient(device, disconnected_callback=functools.partial(_set_on_disconnect, lost),
+                                 timeout=self.connect_timeout_s,
                                  backend=self.backend, **self.backend_kwargs)
             try:
                 async with self._connect_lock:

@@ -80,6 +80,7 @@ async def check_device(address, rate_hz: int = 200, stream_s: float = 3.0, timeo
             if ok else "missing or wrong characteristics")
         if not ok:
             return checks
+        assert battery is not None  # checked in ok above
         level = (await client.read_gatt_char(battery))[0]
         add("battery", 0 <= level <= 100, f"{level} %")
 

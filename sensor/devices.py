@@ -8,6 +8,7 @@ is recorded too.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 
 from barback.sensor.decoders import movesense as ms
@@ -70,6 +71,11 @@ class WitMotionDriver(Driver):
             await asyncio.sleep(0.1)
 
 
+def _is_start_response(b: bytes, mtype: int) -> bool:
+    """A PMD control-point response to the start command for measurement type `mtype`."""
+    return len(b) >= 4 and b[0] == 0xF0 and b[1] == 2 and b[2] == mtype
+
+
 class PolarDriver(Driver):
     kind = pmd.KIND
     service_uuid = pmd.SERVICE_UUID
@@ -82,7 +88,7 @@ class PolarDriver(Driver):
         await subscribe(pmd.DATA_UUID)
         for mtype, rng in ((pmd.ACC, 8), (pmd.GYRO, 2000)):
             await write(pmd.CONTROL_UUID, pmd.start_command(mtype, int(self.rate_hz), 16, rng, 3), True)
-            r = await self._response(timeout, lambda b, m=mtype: len(b) >= 4 and b[0] == 0xF0 and b[1] == 2 and b[2] == m)
+            r = await self._response(timeout, functools.partial(_is_start_response, mtype=mtype))
             status = r[3]
             if status not in (0, 6):  # 6 = already running
                 raise SetupError(f"start of measurement {mtype} refused with status {status}")

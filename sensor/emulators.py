@@ -14,6 +14,7 @@ import asyncio
 import struct
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class Emulator:
         self.samples = samples or Samples.still()
         self.rate_hz = rate_hz
         self.faults = faults or Faults()
-        self.device = None
+        self.device: Any = None  # a bumble Device once brought up
         self.connection = None
         self._task: asyncio.Task | None = None
         self._dropped = False

@@ -14,13 +14,14 @@ import numpy as np
 from barback.analysis.imu import Role, Session
 from barback.analysis.timebase import clean_samples
 from barback.sensor.decoders import make_decoder
+from barback.sensor.decoders.base import Decoder
 from barback.sensor.recording import Record, RecordingMeta, RecordType
 
 
 @dataclass
 class _SensorBuffer:
     role: str
-    decoder: object
+    decoder: Decoder
     t: list[np.ndarray] = field(default_factory=list)
     acc: list[np.ndarray] = field(default_factory=list)
     gyro: list[np.ndarray] = field(default_factory=list)

@@ -127,7 +127,7 @@ def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | 
         lv = load_velocity_profile(loads, vels, exercise, (mvt_by_athlete or {}).get(athlete))
         if lv is not None:
             profiles.append({"athlete": athlete, **lv.to_dict()})
-    common = {}
+    common: dict = {}
     for r in rows:
         for s in r.result["sets"]:
             if s.get("load_kg") is not None:

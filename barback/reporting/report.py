@@ -13,11 +13,15 @@ import html
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from barback.analysis.config import Thresholds, load_thresholds
 from barback.analysis.results import SessionResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 FLAG_COLOURS = {
     "lumbar_flexion": "#d62728", "lumbar_flexion_drift": "#e377c2", "hips_rise_early": "#ff7f0e",
@@ -32,7 +36,7 @@ class Figure:
 
     name: str
     title: str
-    fig: object | None
+    fig: MplFigure | None
     note: str = ""
     _png: bytes | None = None
 
@@ -230,13 +234,13 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
         out.append("<h2>Data quality</h2>")
         out += [f"<div class='warn'>{e(w)}</div>" for w in result.warnings]
     out.append("<h2>Figures</h2>")
-    for f in figs:
-        out.append(f"<h3>{e(f.title)}</h3>")
-        if f.png:
-            b64 = base64.b64encode(f.png).decode()
-            out.append(f"<img id='fig-{f.name}' alt='{e(f.title)}' src='data:image/png;base64,{b64}'>")
+    for fg in figs:
+        out.append(f"<h3>{e(fg.title)}</h3>")
+        if fg.png:
+            b64 = base64.b64encode(fg.png).decode()
+            out.append(f"<img id='fig-{fg.name}' alt='{e(fg.title)}' src='data:image/png;base64,{b64}'>")
         else:
-            out.append(f"<p class='note' id='note-{f.name}'>{e(f.note)}</p>")
+            out.append(f"<p class='note' id='note-{fg.name}'>{e(fg.note)}</p>")
     out.append("<h2>Every rep</h2><table><tr><th>set</th><th>rep</th><th>MV (m/s)</th><th>PV (m/s)</th>"
                "<th>ROM (m)</th><th>VL (%)</th><th>lumbar flexion (°)</th><th>trunk incl. (°)</th>"
                "<th>bar drift (cm)</th><th class='l'>quality</th><th class='l'>flags</th></tr>")

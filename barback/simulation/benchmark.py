@@ -187,7 +187,6 @@ def live(cache: Path, out=sys.stdout) -> bool:
     d = cache / "live_200hz_3sensors"
     if not (d / "stream.bbr").exists():
         write_recording(simulate(scenario("deadlift_200hz", seed=7, sets=2, reps_per_set=5, rest_s=(25.0, 30.0))), d)
-    lat = []
     ends = []
 
     def on_rep(r):

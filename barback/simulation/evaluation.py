@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from barback.analysis.results import SessionResult
+from barback.analysis.results import RepResult, SessionResult
 
 CORE_FLAGS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift", "velocity_loss")
 METRICS = ("mean_velocity_mps", "peak_velocity_mps", "rom_m", "peak_lumbar_flexion_deg",
@@ -30,10 +30,10 @@ class Scores:
             self.errors.setdefault(k, []).extend(v)
         for k, n in other.withheld.items():
             self.withheld[k] = self.withheld.get(k, 0) + n
-        for k, v in other.flags.items():
+        for k, counts in other.flags.items():
             acc = self.flags.setdefault(k, [0, 0, 0])
             for i in range(3):
-                acc[i] += v[i]
+                acc[i] += counts[i]
 
     @property
     def f1(self) -> float:
@@ -55,9 +55,9 @@ class Scores:
         return p, r
 
 
-def match_reps(result: SessionResult, truth: list[dict]) -> list[tuple[dict | None, object | None]]:
+def match_reps(result: SessionResult, truth: list[dict]) -> list[tuple[dict | None, RepResult | None]]:
     """Pair detected and true reps whose concentric windows overlap by more than half."""
-    pairs = []
+    pairs: list[tuple[dict | None, RepResult | None]] = []
     used = set()
     for t in truth:
         best, best_ov = None, 0.0

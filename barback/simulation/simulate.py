@@ -809,7 +809,7 @@ _COMMODITY = dict(link=CommodityLink(), sets=1, reps_per_set=10, start_mid_set=T
 def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
     """Named benchmark scenarios."""
     base = SimConfig(seed=seed)
-    table = {
+    table: dict[str, dict] = {
         "deadlift_100hz": dict(),
         "deadlift_52hz": dict(fs_hz=52.0),
         "deadlift_200hz": dict(fs_hz=200.0),

@@ -119,7 +119,7 @@ class BumbleClient(BaseBleakClient):
         if radio is None:
             raise BleakError("BumbleClient needs radio=VirtualRadio(...)")
         self._radio = radio
-        self._conn = None
+        self._conn: Any = None  # a bumble Connection while connected
         self._peer: Peer | None = None
         self._proxies: dict[int, Any] = {}
         self._subs: dict[int, Callable] = {}
@@ -157,13 +157,13 @@ class BumbleClient(BaseBleakClient):
 
     def _build_services(self) -> BleakGATTServiceCollection:
         coll = BleakGATTServiceCollection()
+        assert self._peer is not None, "services are built once connected"
         for s in self._peer.services:
             svc = BleakGATTService(s, s.handle, _uuid_str(s.uuid))
             coll.add_service(svc)
             for c in s.characteristics:
                 props = [p.name.lower().replace("_", "-") for p in type(c.properties) if p in c.properties and p.name]
-                props = ["write-without-response" if p == "write-without-response" else p for p in props]
-                ch = BleakGATTCharacteristic(c, c.handle, _uuid_str(c.uuid), props, lambda: 244, svc)
+                ch = BleakGATTCharacteristic(c, c.handle, _uuid_str(c.uuid), props, lambda: 244, svc)  # type: ignore[arg-type]
                 self._proxies[c.handle] = c
                 coll.add_characteristic(ch)
                 for d in getattr(c, "descriptors", []):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from barback.sensor.decoders import barback_diy, movesense, polar_pmd, witmotion
+from barback.sensor.decoders.base import Decoder
 
 DECODERS = {witmotion.KIND: witmotion, polar_pmd.KIND: polar_pmd, movesense.KIND: movesense,
             barback_diy.KIND: barback_diy}
 
 
-def make_decoder(kind: str, rate_hz: float | None = None):
+def make_decoder(kind: str, rate_hz: float | None = None) -> Decoder:
     try:
         mod = DECODERS[kind]
         return mod.Decoder() if rate_hz is None or kind == witmotion.KIND else mod.Decoder(rate_hz=rate_hz)

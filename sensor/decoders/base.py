@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -51,3 +52,11 @@ class DecodeError(ValueError):
 
 def unpack_fields(table: tuple[Field, ...], packet: bytes) -> dict[str, float]:
     return {f.name: struct.unpack_from(f.fmt, packet, f.offset)[0] * f.scale for f in table}
+
+
+class Decoder(Protocol):
+    """What every device's decoder offers: bytes in, samples out, with running statistics."""
+
+    stats: DecodeStats
+
+    def feed(self, host_time_ns: int, payload: bytes, channel: int = 0) -> SampleBlock | None: ...
