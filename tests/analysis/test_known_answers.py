@@ -3,49 +3,11 @@
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
+from synthetic import FS, _imu
+from synthetic import bar_session as _bar_session
 
 from barback.analysis.imu import ImuStream, Role, Session
 from barback.analysis.pipeline import analyze
-from barback.analysis.units import G0_MPS2
-
-FS = 200.0
-
-
-def _imu(pos, rot: Rotation, fs=FS, seed=0):
-    dt = 1 / fs
-    acc = np.gradient(np.gradient(pos, dt, axis=0), dt, axis=0)
-    acc[:, 2] += G0_MPS2
-    f = rot.apply(acc, inverse=True)
-    d = (rot[:-1].inv() * rot[1:]).as_rotvec() / dt
-    w = np.vstack([d[:1], 0.5 * (d[1:] + d[:-1]), d[-1:]])
-    rng = np.random.default_rng(seed)
-    return f + rng.normal(0, 0.01, f.shape), w + rng.normal(0, 0.002, w.shape) + np.deg2rad([0.7, -0.4, 0.2])
-
-
-def _bar_session(reps, rest=2.0, hold=1.0):
-    """Deadlift-like reps: cosine strokes of height A in time T, lowered in 1 s."""
-    segs, truth, t = [np.zeros(int(5 * FS))], [], 5.0
-    for A, T in reps:
-        n = int(T * FS)
-        tau = np.arange(n) / FS
-        segs.append(A * (1 - np.cos(np.pi * tau / T)) / 2)
-        truth.append((t, t + T, A, A / T, A * np.pi / (2 * T)))
-        t += T
-        segs.append(np.full(int(hold * FS), A))
-        t += hold
-        m = int(1.0 * FS)
-        segs.append(A * (1 + np.cos(np.pi * np.arange(m) / m)) / 2)
-        t += 1.0
-        segs.append(np.zeros(int(rest * FS)))
-        t += rest
-    z = np.concatenate(segs)
-    n = len(z)
-    pos = np.column_stack([0.02 * np.sin(np.pi * z / 0.6), np.zeros(n), z])
-    roll = np.deg2rad(6) * np.sin(np.pi * z / 0.6)  # the bar rolls in the hands as it rises
-    rot = Rotation.from_rotvec(np.outer(roll, [0, 1, 0])) * Rotation.from_euler("zyx", [30, 70, -120], degrees=True)
-    f, w = _imu(pos, rot)
-    t_s = np.arange(n) / FS
-    return ImuStream(t_s, f, w), truth
 
 
 def test_cosine_strokes_give_exact_mean_and_peak_velocity():
@@ -84,8 +46,12 @@ def test_lumbar_flexion_is_pitch_difference_and_ignores_heading():
     lower = _segment(pelvis, yaw, Rotation.from_euler("xyz", [100, 10, -40], degrees=True))
     upper = _segment(pelvis + flex, yaw, Rotation.from_euler("xyz", [-20, 80, 15], degrees=True))
     hip = np.column_stack([np.zeros(n), np.zeros(n), np.full(n, 0.95)])
-    f_l, w_l = _imu(hip + lower.apply([-0.1, 0, 0.05]) * 0, lower, seed=1)
-    f_u, w_u = _imu(hip + upper.apply([-0.05, 0, 0.3]) * 0, upper, seed=2)
+    # each sensor sits on its segment, off the hip joint it turns about (the sacrum 5 cm up and
+    # 10 cm back, T12/L1 30 cm up): bending swings it, adding tangential and centripetal acceleration
+    lower_seg = _segment(pelvis, yaw, Rotation.identity())
+    upper_seg = _segment(pelvis + flex, yaw, Rotation.identity())
+    f_l, w_l = _imu(hip + lower_seg.apply([-0.1, 0, 0.05]), lower, seed=1)
+    f_u, w_u = _imu(hip + upper_seg.apply([-0.05, 0, 0.3]), upper, seed=2)
     from barback.analysis.lumbar import inclination_deg, sagittal_frame
     from barback.analysis.orientation import estimate_attitude
     from barback.analysis.timebase import to_uniform

@@ -9,7 +9,7 @@ import pytest
 from barback.analysis.pipeline import analyze
 from barback.sessions.csv_format import load_session
 
-WINDOWS = sorted(p for p in (Path(__file__).parent / "data" / "repmate").iterdir() if p.is_dir())
+WINDOWS = sorted(p for p in (Path(__file__).resolve().parents[1] / "data" / "repmate").iterdir() if p.is_dir())
 
 
 def test_the_bundled_windows_are_there():

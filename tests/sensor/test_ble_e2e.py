@@ -148,12 +148,13 @@ def test_capture_killed_mid_recording_leaves_a_readable_recording(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "barback.cli", "capture", "--emulate", "--bar", "x",
                           "--lumbar-upper", "x", "--out", str(out), "--no-bell"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 60
+    # kill it mid-stream: once the recording has grown well past its start (a backstop of 120 s
+    # on the wait only; nothing is asserted about time)
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if (out / "stream.bbr").exists() and (out / "stream.bbr").stat().st_size > 20_000:
+        if (out / "stream.bbr").exists() and (out / "stream.bbr").stat().st_size > 60_000:
             break
-        time.sleep(0.2)
-    time.sleep(1.5)
+        time.sleep(0.1)
     p.send_signal(signal.SIGKILL)
     p.wait()
     p.stdout.close()
@@ -258,13 +259,14 @@ def test_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatc
         cap = Capture([Target("bar", emu.address)], "deadlift", tmp_path / "rec", backend=BumbleClient,
                       scanner_backend=BumbleScanner, backend_kwargs={"radio": radio}, on_message=msgs.append)
         stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(20.0, stop.set)  # the full disk must stop it long before
-        t0 = time.monotonic()
+        timer = asyncio.get_running_loop().call_later(60.0, stop.set)  # a backstop: the full disk stops it
         await cap.run(stop)
-        return time.monotonic() - t0
+        stopped_by_backstop = stop.is_set() and not timer.cancelled() and timer.when() <= asyncio.get_running_loop().time()
+        timer.cancel()
+        return stopped_by_backstop
 
-    took = asyncio.run(run())
-    assert took < 15 and any("No space left" in m and "kept" in m for m in msgs)
+    assert not asyncio.run(run())  # the capture ended itself on the full disk
+    assert any("No space left" in m and "kept" in m for m in msgs)
     monkeypatch.undo()
     s = session_from_recording(tmp_path / "rec")
     assert len(s.streams[Role.BAR]) > 50

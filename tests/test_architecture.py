@@ -1,0 +1,59 @@
+"""The import rules of docs/architecture.md, checked on the source: the signal core is a leaf, and
+no module imports its way back to itself."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = {"barback.analysis": ROOT / "analysis", "barback.sensor": ROOT / "sensor",
+           "barback.firmware_spec": ROOT / "firmware_spec", "barback.recordings": ROOT / "recordings"}
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for pkg, folder in [*FOLDERS.items(), ("barback", ROOT / "barback")]:
+        for f in folder.rglob("*.py"):
+            rel = f.relative_to(folder).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            name = ".".join([pkg, *parts])
+            if not any(name.startswith(other + ".") or name == other for other in FOLDERS if pkg == "barback" and other != pkg):
+                mods[name] = f
+    return mods
+
+
+def _imports(path: Path, top_level_only: bool) -> set[str]:
+    out = set()
+    body = ast.parse(path.read_text()).body if top_level_only else list(ast.walk(ast.parse(path.read_text())))
+    for node in body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("barback")}
+
+
+def test_the_signal_core_imports_nothing_from_the_rest_of_barback():
+    bad = {name: sorted(m for m in _imports(f, top_level_only=False) if not m.startswith("barback.analysis"))
+           for name, f in _modules().items() if name.startswith("barback.analysis")}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_no_import_cycles_between_modules():
+    mods = _modules()
+    graph = {name: {m for m in _imports(f, top_level_only=True) if m in mods and m != name} for name, f in mods.items()}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(n, path):
+        state[n] = 1
+        for m in graph[n]:
+            if state.get(m) == 1:
+                cycles.append(path[path.index(m):] + [m] if m in path else [n, m])
+            elif m not in state:
+                visit(m, path + [m])
+        state[n] = 2
+
+    for n in graph:
+        if n not in state:
+            visit(n, [n])
+    assert cycles == []
