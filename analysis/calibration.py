@@ -14,7 +14,7 @@ import numpy as np
 from barback.analysis.config import PipelineSettings
 from barback.analysis.errors import InputError
 from barback.analysis.imu import Role, Session
-from barback.analysis.lumbar import inclination_deg, sagittal_frame
+from barback.analysis.lumbar import lumbar_angles
 from barback.analysis.orientation import estimate_attitude
 from barback.analysis.timebase import to_uniform
 
@@ -37,18 +37,16 @@ def calibrate(session: Session, settings: PipelineSettings = PipelineSettings())
     missing = [r.value for r in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER) if r not in session.streams]
     if missing:
         raise InputError(session.source or "calibration", f"calibration needs both lumbar sensors; missing {', '.join(missing)}")
-    incl: dict[Role, tuple[np.ndarray, np.ndarray]] = {}
+    sensors = {}
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         u = to_uniform(session.streams[role])
-        att = estimate_attitude(u, settings)
-        fr = sagittal_frame(att, u.t_s, u.fs_hz)
-        incl[role] = (u.t_s, inclination_deg(att.up_sf, fr))
-        if role is Role.LUMBAR_UPPER:
-            standing = fr.standing_s
-    t_ref = incl[Role.LUMBAR_UPPER][0]
-    flex = incl[Role.LUMBAR_UPPER][1] - np.interp(t_ref, *incl[Role.LUMBAR_LOWER])
+        sensors[role] = (u.t_s, estimate_attitude(u, settings), u.fs_hz)
+    angles = lumbar_angles(sensors)
+    assert angles.t_s is not None and angles.inclination_deg is not None and angles.flexion_deg is not None
+    t_ref, flex, standing = angles.t_s, angles.flexion_deg, angles.standing_s
     k = int(np.argmax(flex))
     if flex[k] < 10.0:
         raise InputError(session.source or "calibration",
                          f"no forward bend found (largest flexion {flex[k]:.0f}°): bend as far as comfortable")
-    return Calibration(float(flex[k]), float(incl[Role.LUMBAR_UPPER][1].max()), standing, float(t_ref[k]))
+    return Calibration(float(flex[k]), float(angles.inclination_deg.max()), standing or (float("nan"), float("nan")),
+                       float(t_ref[k]))

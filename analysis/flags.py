@@ -3,23 +3,62 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from barback.analysis.config import Thresholds
-from barback.analysis.results import FlagResult, RepResult
+from barback.analysis.results import FlagResult, RepResult, SetResult
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
               "lockout_hyperextension", "bar_drift", "velocity_loss")
 
 
-def velocity_loss_pct(mean_velocity_mps: np.ndarray) -> np.ndarray:
-    """Velocity loss of each rep against the fastest rep of the same set, in percent."""
+def velocity_loss_pct(mean_velocity_mps) -> np.ndarray:
+    """Velocity loss of each rep of a set, in order, in percent: against the fastest rep so far
+    (the first, in a set that only slows). A live display knows no later rep, so this is the one
+    definition offline and live. A rep whose velocity is unknown has none."""
     mv = np.asarray(mean_velocity_mps, dtype=float)
-    if mv.size == 0 or not np.isfinite(mv).any():
-        return np.full(mv.shape, np.nan)
-    best = np.nanmax(mv)
-    return 100.0 * (best - mv) / best
+    best = np.fmax.accumulate(np.where(np.isfinite(mv), mv, -np.inf)) if mv.size else mv
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vl = 100.0 * (best - mv) / best
+    return np.where(np.isfinite(mv) & (best > 0), vl, np.nan)
+
+
+@dataclass
+class SetTracker:
+    """One set as its reps arrive, in order: each rep's velocity loss, its lumbar flexion rise over
+    the set's first rep, and its flags. The one set rule, for offline analysis and live feedback."""
+
+    exercise: str
+    thresholds: Thresholds
+    reps: list[RepResult] = field(default_factory=list)
+
+    def add(self, rep: RepResult) -> RepResult:
+        self.reps.append(rep)
+        rep.velocity_loss_pct = float(velocity_loss_pct([r.mean_velocity_mps for r in self.reps])[-1])
+        first_flex = self.reps[0].peak_lumbar_flexion_deg
+        if first_flex is not None and rep.peak_lumbar_flexion_deg is not None:
+            rep.lumbar_flexion_rise_deg = rep.peak_lumbar_flexion_deg - first_flex
+        rep.flags = rep_flags(rep, self.thresholds, self.exercise)
+        return rep
+
+    def result(self, set_no: int, load_kg: float | None = None) -> SetResult:
+        mv = np.array([r.mean_velocity_mps for r in self.reps], dtype=float)
+        vl = np.array([r.velocity_loss_pct for r in self.reps], dtype=float)
+        known = np.isfinite(mv)
+        counts: dict[str, int] = {}
+        for r in self.reps:
+            for f in r.flags:
+                counts[f.name] = counts.get(f.name, 0) + 1
+        nan = float("nan")
+        return SetResult(set=set_no, n_reps=len(self.reps), start_s=self.reps[0].concentric_start_s,
+                         end_s=self.reps[-1].concentric_end_s,
+                         best_mean_velocity_mps=float(mv[known].max()) if known.any() else nan,
+                         mean_of_mean_velocity_mps=float(mv[known].mean()) if known.any() else nan,
+                         last_rep_velocity_loss_pct=float(vl[-1]),
+                         max_velocity_loss_pct=float(np.nanmax(vl)) if np.isfinite(vl).any() else nan,
+                         load_kg=load_kg, flag_counts=counts)
 
 
 def _get(rep: Mapping, key: str) -> float | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from barback.analysis.imu import FloatArray
+from barback.analysis.imu import FloatArray, Role
 from barback.analysis.orientation import Attitude, still_periods
 
 
@@ -142,3 +142,54 @@ def inclination_deg(up_sf: np.ndarray, frame: SagittalFrame) -> np.ndarray:
     sin = np.cross(a, u) @ ml
     cos = u @ a
     return np.rad2deg(np.arctan2(sin, cos))
+
+
+@dataclass(frozen=True)
+class LumbarAngles:
+    """Trunk inclination and lumbar flexion of a session, on the grid of the upper lumbar sensor
+    (or of the only one)."""
+
+    t_s: np.ndarray | None
+    inclination_deg: np.ndarray | None  # of the upper (or only) sensor's segment, forward positive
+    flexion_deg: np.ndarray | None  # upper minus lower inclination; None without both sensors
+    standing_s: tuple[float, float] | None  # the standing moment that is the zero of both
+    warnings: tuple[str, ...]
+
+
+def lumbar_angles(sensors: dict[Role, tuple[np.ndarray, Attitude, float]],
+                  standing_axes: dict[Role, np.ndarray] | None = None,
+                  lockouts_s: list[tuple[float, float]] | None = None) -> LumbarAngles:
+    """The one lumbar-angle chain, for the pipeline (offline and live) and the calibration.
+
+    `sensors` maps lumbar roles to (grid times, attitude, rate). Both sensors take their zero
+    from the same standing moment: the first sensor's standing window is imposed on the second.
+    `standing_axes` fixes the zero where it is already known (a live window); `lockouts_s` are
+    the reps' lockouts, the zero of sensors that never rest upright."""
+    frames: dict[Role, tuple[np.ndarray, np.ndarray]] = {}
+    warnings: list[str] = []
+    window = None
+    standing = None
+    for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
+        if role not in sensors:
+            continue
+        t_s, att, fs_hz = sensors[role]
+        fr = sagittal_frame(att, t_s, fs_hz, axis_sf=(standing_axes or {}).get(role), standing_window_s=window,
+                            lockouts_s=lockouts_s)
+        if window is None and (np.isfinite(fr.standing_s[0]) or fr.standing_s == LOCKOUTS):
+            window = fr.standing_s
+        if standing is None:
+            standing = fr.standing_s
+        frames[role] = (t_s, inclination_deg(att.up_sf, fr))
+        warnings.extend(f"{role.value}: {w}" for w in fr.warnings)
+    if not frames:
+        return LumbarAngles(None, None, None, None, ())
+    top = Role.LUMBAR_UPPER if Role.LUMBAR_UPPER in frames else Role.LUMBAR_LOWER
+    t_s, incl = frames[top]
+    flex = None
+    if len(frames) == 2:
+        t_lo, incl_lo = frames[Role.LUMBAR_LOWER]
+        flex = incl - np.interp(t_s, t_lo, incl_lo)
+    else:
+        warnings.append("one lumbar sensor: trunk inclination is reported, lumbar flexion needs both "
+                        "lumbar_upper and lumbar_lower")
+    return LumbarAngles(t_s, incl, flex, standing, tuple(warnings))

@@ -11,9 +11,9 @@ import numpy as np
 
 from barback.analysis.bar import BarTrack, horizontal_drift, track_bar
 from barback.analysis.config import PipelineSettings, Thresholds, load_thresholds
-from barback.analysis.flags import rep_flags, velocity_loss_pct
+from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role, Session
-from barback.analysis.lumbar import LOCKOUTS, SagittalFrame, inclination_deg, sagittal_frame
+from barback.analysis.lumbar import lumbar_angles
 from barback.analysis.orientation import Attitude, estimate_attitude
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
 from barback.analysis.segmentation import RepWindow, find_reps
@@ -83,28 +83,11 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     lockouts = [(w.concentric_end_s, w.concentric_end_s + LOCKOUT_SAMPLE_S) for w in windows if not w.broken_by_gap]
 
     # --- lumbar -------------------------------------------------------------------------------
-    frames: dict[Role, tuple[np.ndarray, np.ndarray, SagittalFrame]] = {}
-    window = None  # both lumbar sensors take their zero from the same standing moment
-    for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
-        if role in prepared:
-            u, att = prepared[role]
-            fr = sagittal_frame(att, u.t_s, u.fs_hz, axis_sf=(standing_axes or {}).get(role), standing_window_s=window,
-                                lockouts_s=lockouts)
-            if window is None and (np.isfinite(fr.standing_s[0]) or fr.standing_s == LOCKOUTS):
-                window = fr.standing_s
-            frames[role] = (u.t_s, inclination_deg(att.up_sf, fr), fr)
-            warnings.extend(f"{role.value}: {w}" for w in fr.warnings)
-    top_role = Role.LUMBAR_UPPER if Role.LUMBAR_UPPER in frames else (Role.LUMBAR_LOWER if frames else None)
-    has_flexion = Role.LUMBAR_UPPER in frames and Role.LUMBAR_LOWER in frames
-    if frames and not has_flexion:
-        warnings.append("one lumbar sensor: trunk inclination is reported, lumbar flexion needs both "
-                        "lumbar_upper and lumbar_lower")
-    t_lum = incl = flex = None
-    if top_role is not None:
-        t_lum, incl, _ = frames[top_role]
-        if has_flexion:
-            t_lo, incl_lo, _ = frames[Role.LUMBAR_LOWER]
-            flex = incl - np.interp(t_lum, t_lo, incl_lo)
+    angles = lumbar_angles({role: (u.t_s, att, u.fs_hz) for role, (u, att) in prepared.items()
+                            if role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER)}, standing_axes, lockouts)
+    warnings.extend(angles.warnings)
+    t_lum, incl, flex = angles.t_s, angles.inclination_deg, angles.flexion_deg
+    has_flexion = flex is not None
 
     # --- bar metrics ----------------------------------------------------------------------------
     reps: list[RepResult] = []
@@ -131,7 +114,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     return SessionResult(
         exercise=session.exercise, source=session.source, reps=reps, sets=sets, warnings=warnings,
         sensors=sensors, thresholds_version=str(th.get("version", "")), has_lumbar_flexion=has_flexion,
-        has_trunk_inclination=top_role is not None,
+        has_trunk_inclination=t_lum is not None,
         timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series)
 
 
@@ -302,27 +285,10 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
 def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads: dict[int, float]) -> list[SetResult]:
     sets = []
     for s in sorted({r.set for r in reps}):
-        rs = [r for r in reps if r.set == s]
-        mv = np.array([r.mean_velocity_mps for r in rs])
-        vl = velocity_loss_pct(mv)
-        first_flex = rs[0].peak_lumbar_flexion_deg
-        for r, x in zip(rs, vl):
-            r.velocity_loss_pct = float(x)
-            if first_flex is not None and r.peak_lumbar_flexion_deg is not None:
-                r.lumbar_flexion_rise_deg = r.peak_lumbar_flexion_deg - first_flex
-            r.flags = rep_flags(r, th, exercise)
-        counts: dict[str, int] = {}
-        for r in rs:
-            for f in r.flags:
-                counts[f.name] = counts.get(f.name, 0) + 1
-        known = np.isfinite(mv)
-        sets.append(SetResult(set=s, n_reps=len(rs), start_s=rs[0].concentric_start_s,
-                              end_s=rs[-1].concentric_end_s,
-                              best_mean_velocity_mps=float(mv[known].max()) if known.any() else float("nan"),
-                              mean_of_mean_velocity_mps=float(mv[known].mean()) if known.any() else float("nan"),
-                              last_rep_velocity_loss_pct=float(vl[-1]),
-                              max_velocity_loss_pct=float(np.max(vl[known])) if known.any() else float("nan"),
-                              load_kg=loads.get(s), flag_counts=counts))
+        tracker = SetTracker(exercise, th)
+        for r in (r for r in reps if r.set == s):
+            tracker.add(r)
+        sets.append(tracker.result(s, loads.get(s)))
     return sets
 
 

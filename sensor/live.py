@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barback.analysis.config import PipelineSettings, load_thresholds
-from barback.analysis.flags import rep_flags
+from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role
 from barback.analysis.lumbar import standing_reference
 from barback.analysis.orientation import estimate_attitude
@@ -71,9 +71,7 @@ class LiveAnalyzer:
         self._last_end = -np.inf
         self._standing: dict[Role, np.ndarray] | None = None
         self._set_no = 0
-        self._rep_no = 0
-        self._set_best = 0.0
-        self._first_flex: float | None = None
+        self._set: SetTracker | None = None  # the set in progress
         self._v = 0.0  # leaky vertical speed from |f| - g
         self._g: float | None = None  # running mean of |f|
         self._peak = 0.0
@@ -171,21 +169,15 @@ class LiveAnalyzer:
                 continue
             if r.concentric_start_s - self._last_end > self.settings.set_gap_s:
                 self._set_no += 1
-                self._rep_no = 0
-                self._set_best = 0.0
-                self._first_flex = r.peak_lumbar_flexion_deg
-            self._rep_no += 1
-            if np.isfinite(r.mean_velocity_mps):
-                self._set_best = max(self._set_best, r.mean_velocity_mps)
-            vl = (100.0 * (self._set_best - r.mean_velocity_mps) / self._set_best
-                  if self._set_best > 0 and np.isfinite(r.mean_velocity_mps) else float("nan"))
-            r.set, r.rep, r.velocity_loss_pct = self._set_no, self._rep_no, vl
-            if self._first_flex is not None and r.peak_lumbar_flexion_deg is not None:
-                r.lumbar_flexion_rise_deg = r.peak_lumbar_flexion_deg - self._first_flex
-            r.flags = rep_flags(r, self.thresholds, self.exercise)
+                self._set = None
+            if self._set is None:
+                self._set = SetTracker(self.exercise, self.thresholds)
+            r.set, r.rep = self._set_no, len(self._set.reps) + 1
+            self._set.add(r)  # velocity loss, flexion rise and flags: the offline set rule
+            vl = r.velocity_loss_pct
             self._last_end = r.concentric_end_s
             latency = time.perf_counter() - t0
-            live = LiveRep(self._set_no, self._rep_no, r, vl, latency, now_s + latency)
+            live = LiveRep(r.set, r.rep, r, vl, latency, now_s + latency)
             self.latencies_s.append(latency)
             self.reps.append(live)
             out.append(live)

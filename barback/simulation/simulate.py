@@ -689,9 +689,9 @@ def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> lis
             rep["lockout_lumbar_extension_deg"] = float(-flex[i1:j + 1].min())
         reps.append(rep)
     for s in {r["set"] for r in reps}:
-        members = [r for r in reps if r["set"] == s]
-        best = max(r["mean_velocity_mps"] for r in members)
-        for r in members:
+        best = 0.0  # velocity loss against the fastest rep so far (docs/methods.md)
+        for r in (r for r in reps if r["set"] == s):
+            best = max(best, r["mean_velocity_mps"])
             r["velocity_loss_pct"] = 100.0 * (best - r["mean_velocity_mps"]) / best
     for r in reps:
         r["flags"] = _true_flags(cfg, r["fault"], r["velocity_loss_pct"], thresholds["velocity_loss"]["threshold_pct"])

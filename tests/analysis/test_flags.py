@@ -51,8 +51,11 @@ def test_flags_from_metrics(exercise, metrics, expected):
 
 @pytest.mark.parametrize(("mv", "expected"), [
     ([0.60, 0.54, 0.45], [0.0, 10.0, 25.0]),
-    ([0.50, 0.55, 0.44], [100 * 0.05 / 0.55, 0.0, 20.0]),  # the fastest rep need not be the first
+    # against the fastest rep so far: a live display knows no later rep, and offline says the same
+    ([0.50, 0.55, 0.44], [0.0, 0.0, 20.0]),
+    ([0.50, 0.40, 0.55, 0.44], [0.0, 20.0, 0.0, 20.0]),
     ([0.5, math.nan, 0.4], [0.0, math.nan, 20.0]),
+    ([math.nan, 0.5, 0.4], [math.nan, 0.0, 20.0]),
     ([], []),
 ])
 def test_velocity_loss_against_the_fastest_rep_of_the_set(mv, expected):
