@@ -174,7 +174,7 @@ class LiveAnalyzer:
                 self._set = SetTracker(self.exercise, self.thresholds)
             r.set, r.rep = self._set_no, len(self._set.reps) + 1
             self._set.add(r)  # velocity loss, flexion rise and flags: the offline set rule
-            vl = r.velocity_loss_pct
+            vl = float("nan") if r.velocity_loss_pct is None else r.velocity_loss_pct
             self._last_end = r.concentric_end_s
             latency = time.perf_counter() - t0
             live = LiveRep(r.set, r.rep, r, vl, latency, now_s + latency)
