@@ -479,8 +479,11 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
         acc_up[max(0, strokes[-1] - int(0.05 * s.fs_hz)):strokes[-1] + int(0.05 * s.fs_hz) + 1]))) < QUIET_ACC_MPS2
 
     def anchor(pinned: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # sorted and unique: held anchors lie outside the pinned samples
-        fixed = np.sort(np.concatenate([np.flatnonzero(pinned), held_anchors(acc_up, vel_bp, pinned, s.fs_hz)]))
+        # sorted and unique (held anchors lie outside the pinned samples): marked on a mask, not
+        # sorted, as the pinned samples of an hour are half a million
+        marked = pinned.copy()
+        marked[held_anchors(acc_up, vel_bp, pinned, s.fs_hz)] = True
+        fixed = np.flatnonzero(marked)
         moving = ~pinned[strokes]
         if len(moving) and not open_end_quiet:  # the last extremum is still open (no reversal
             moving[-1] = False                   # after it yet): a turnaround only if quiet there

@@ -45,15 +45,36 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     th = thresholds or load_thresholds()
     t_start = time.perf_counter()
     warnings = list(session.warnings)
-    # sensors are independent until the metrics: prepare them side by side (numpy and the
-    # compiled kernels release the GIL)
+    # The bar's path (attitude, track, reps) and the lumbar sensors' attitudes are independent
+    # until the lumbar metrics: on a long session they run side by side, the bar on one thread and
+    # the lumbar sensors on another (numpy and the compiled kernels release the GIL).
     roles = list(session.streams)
-    if sum(len(s) for s in session.streams.values()) > 200_000 and (os.cpu_count() or 1) > 1:
-        with ThreadPoolExecutor(max_workers=min(len(roles), os.cpu_count() or 1)) as pool:
-            prepared: dict[Role, tuple[UniformStream, Attitude]] = dict(
-                zip(roles, pool.map(lambda r: _prepare(session, r, settings), roles)))
+    lumbar_roles = [r for r in roles if r is not Role.BAR]
+
+    def bar_path() -> tuple[tuple[UniformStream, Attitude], BarTrack, list[RepWindow]]:
+        u, att = _prepare(session, Role.BAR, settings)
+        track = track_bar(u, att)
+        return (u, att), track, find_reps(track, session.exercise, settings)
+
+    def lumbar() -> dict[Role, tuple[UniformStream, Attitude]]:
+        return {r: _prepare(session, r, settings) for r in lumbar_roles}
+
+    track: BarTrack | None = None
+    windows: list[RepWindow] = []
+    bar_prepared: tuple[UniformStream, Attitude] | None = None
+    if (Role.BAR in roles and lumbar_roles and sum(len(s) for s in session.streams.values()) > 200_000
+            and (os.cpu_count() or 1) > 1):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            bar_job, lumbar_job = pool.submit(bar_path), pool.submit(lumbar)
+            bar_prepared, track, windows = bar_job.result()
+            prepared = lumbar_job.result()
     else:  # short windows (live analysis): threads would cost more than they save
-        prepared = {r: _prepare(session, r, settings) for r in roles}
+        if Role.BAR in roles:
+            bar_prepared, track, windows = bar_path()
+        prepared = lumbar()
+    if bar_prepared is not None:
+        prepared = {Role.BAR: bar_prepared, **prepared}
+    prepared = {r: prepared[r] for r in roles}  # in the session's order
     sensors = []
     for role, (u, att) in prepared.items():
         sensors.append(SensorSummary(role.value, len(session.streams[role]), round(u.fs_hz, 3),
@@ -69,15 +90,10 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             warnings.append(f"{role.value}: never still; gyro bias and gravity could not be calibrated")
     t_prep = time.perf_counter()
 
-    # --- bar: reps ---------------------------------------------------------------------------
-    track, windows = None, []
-    if Role.BAR in prepared:
-        u, att = prepared[Role.BAR]
-        if u.fs_hz < th["quality"]["min_rate_for_velocity_hz"]:
-            warnings.append(f"bar: {u.fs_hz:.0f} Hz is below {th['quality']['min_rate_for_velocity_hz']:.0f} Hz; "
-                            "reps are counted but velocities are less exact")
-        track = track_bar(u, att)
-        windows = find_reps(track, session.exercise, settings)
+    # --- bar: reps (found above) -----------------------------------------------------------------
+    if Role.BAR in prepared and prepared[Role.BAR][0].fs_hz < th["quality"]["min_rate_for_velocity_hz"]:
+        warnings.append(f"bar: {prepared[Role.BAR][0].fs_hz:.0f} Hz is below "
+                        f"{th['quality']['min_rate_for_velocity_hz']:.0f} Hz; reps are counted but velocities are less exact")
     # a lifter stands upright at every lockout: where the lumbar sensors never rest upright, the
     # lockouts give their zero
     lockouts = [(w.concentric_end_s, w.concentric_end_s + LOCKOUT_SAMPLE_S) for w in windows if not w.broken_by_gap]

@@ -71,9 +71,14 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     gyro_cols, gyro_unit = _pick_unit(header, "gyro", _GYRO_UNITS, path)
     cols = [tcol, *acc_cols, *gyro_cols]
     try:
-        df = pd.read_csv(path, usecols=lambda c: c.strip().lstrip("\ufeff") in cols, dtype=np.float64, engine="c",
-                         sep=sep, encoding="utf-8-sig")
-    except (ValueError, pd.errors.ParserError):
+        # read every column as it comes (the C parser's fastest path, half the time of a column
+        # filter with forced types), then insist that the wanted ones parsed as numbers
+        df = pd.read_csv(path, engine="c", sep=sep, encoding="utf-8-sig")
+        df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
+        df = df[cols]
+        if not all(pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt) for dt in df.dtypes):
+            raise ValueError("a wanted column is not numeric")
+    except (ValueError, KeyError, pd.errors.ParserError):
         # junk rows: read as text, coerce, and drop what is not a number
         df = pd.read_csv(path, usecols=lambda c: c.strip().lstrip("\ufeff") in cols, dtype=str, engine="python",
                          on_bad_lines="skip", sep=sep, encoding="utf-8-sig")
