@@ -2,30 +2,149 @@
 
 from __future__ import annotations
 
-import copy
+import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-Thresholds = dict[str, Any]
+
+@dataclass(frozen=True)
+class Rule:
+    """What every section of the threshold file says besides its numbers."""
+
+    explanation: str
+    cue: str
+    source: str
+
+    def numbers(self) -> dict[str, float]:
+        """The section's numbers by name, for the explanation's {placeholders}."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.type in ("float", float)}
+
+
+@dataclass(frozen=True)
+class VelocityLossRule(Rule):
+    threshold_pct: float
+
+
+@dataclass(frozen=True)
+class LumbarFlexionRule(Rule):
+    peak_deg: float
+    gain_deg: float
+    pct_of_max: float
+    explanation_pct: str
+
+
+@dataclass(frozen=True)
+class LumbarFlexionDriftRule(Rule):
+    rise_deg: float
+
+
+@dataclass(frozen=True)
+class HipsRiseEarlyRule(Rule):
+    trunk_rise_deg: float
+    early_fraction: float
+    explanation_trunk: str
+    cue_trunk: str
+
+
+@dataclass(frozen=True)
+class LockoutHyperextensionRule(Rule):
+    lean_back_deg: float
+    lumbar_extension_deg: float
+
+
+@dataclass(frozen=True)
+class BarDriftRule(Rule):
+    max_m: float
+
+
+@dataclass(frozen=True)
+class QualityLimits:
+    min_rate_for_velocity_hz: float
+    max_gap_in_rep_s: float
+
+
+# numbers that are fractions; every other number is a positive quantity
+_FRACTIONS = {"early_fraction"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The versioned threshold file, typed and validated (`load_thresholds`)."""
+
+    version: str
+    velocity_loss: VelocityLossRule
+    lumbar_flexion: LumbarFlexionRule
+    lumbar_flexion_drift: LumbarFlexionDriftRule
+    hips_rise_early: HipsRiseEarlyRule
+    lockout_hyperextension: LockoutHyperextensionRule
+    bar_drift: BarDriftRule
+    quality: QualityLimits
+
+    def rule(self, flag: str) -> Rule:
+        r = getattr(self, flag)
+        assert isinstance(r, Rule), flag
+        return r
+
+
+_SECTION_TYPES: dict[str, type] = {
+    "velocity_loss": VelocityLossRule, "lumbar_flexion": LumbarFlexionRule,
+    "lumbar_flexion_drift": LumbarFlexionDriftRule, "hips_rise_early": HipsRiseEarlyRule,
+    "lockout_hyperextension": LockoutHyperextensionRule, "bar_drift": BarDriftRule, "quality": QualityLimits,
+}
+
+
+def _number(where: str, value: Any, fraction: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where} must be a number, not {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v <= 0 or (fraction and v >= 1):
+        raise ValueError(f"{where} = {value!r} is out of range ({'between 0 and 1' if fraction else 'above 0'})")
+    return v
 
 
 def load_thresholds(path: str | Path | None = None, overrides: dict[str, float] | None = None) -> Thresholds:
-    """Read the threshold file (the bundled one by default) and apply `section.key=value` overrides."""
+    """Read the threshold file (the bundled one by default), apply `section.key=value` overrides
+    and validate it all: every section and number present, numbers finite and in range, no
+    unknown keys. Raises KeyError for an unknown key, ValueError for a bad value."""
     if path is None:
         text = resources.files("barback.analysis").joinpath("thresholds.toml").read_text()
     else:
         text = Path(path).read_text()
-    th = tomllib.loads(text)
-    th = copy.deepcopy(th)
+    raw = tomllib.loads(text)
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
-        if section not in th or key not in th[section]:
+        cls = _SECTION_TYPES.get(section)
+        if cls is None or key not in {f.name for f in fields(cls) if f.type in ("float", float)}:
             raise KeyError(f"unknown threshold {dotted!r}")
-        th[section][key] = float(value)
-    return th
+        raw.setdefault(section, {})[key] = value
+    unknown = set(raw) - set(_SECTION_TYPES) - {"version"}
+    if unknown:
+        raise KeyError(f"unknown threshold section(s) {', '.join(sorted(unknown))}")
+    sections = {}
+    for name, cls in _SECTION_TYPES.items():
+        sec = raw.get(name)
+        if not isinstance(sec, dict):
+            raise KeyError(f"threshold section [{name}] is missing")
+        known = {f.name: f.type for f in fields(cls)}
+        extra = set(sec) - set(known)
+        if extra:
+            raise KeyError(f"unknown threshold {name}.{sorted(extra)[0]}")
+        missing = set(known) - set(sec)
+        if missing:
+            raise KeyError(f"threshold {name}.{sorted(missing)[0]} is missing")
+        values = {}
+        for key, typ in known.items():
+            if typ in ("float", float):
+                values[key] = _number(f"{name}.{key}", sec[key], key in _FRACTIONS)
+            elif not isinstance(sec[key], str):
+                raise ValueError(f"{name}.{key} must be text")
+            else:
+                values[key] = sec[key]
+        sections[name] = cls(**values)
+    return Thresholds(version=str(raw.get("version", "")), **sections)
 
 
 @dataclass(frozen=True)

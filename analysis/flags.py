@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from barback.analysis.config import Thresholds
+from barback.analysis.config import HipsRiseEarlyRule, LumbarFlexionRule, Thresholds
 from barback.analysis.results import FlagResult, RepResult, SetResult
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
@@ -77,32 +77,32 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     out: dict[str, float] = {}
     hinge = exercise in ("deadlift", "romanian_deadlift", "squat")
     v = _get(rep, "velocity_loss_pct")
-    if v is not None and v >= th["velocity_loss"]["threshold_pct"]:
+    if v is not None and v >= th.velocity_loss.threshold_pct:
         out["velocity_loss"] = v
     v = _get(rep, "peak_lumbar_flexion_deg")
     pct = _get(rep, "peak_lumbar_flexion_pct_max")
     if hinge and pct is not None:  # calibrated athlete: relative to their own maximum
-        if pct >= th["lumbar_flexion"].get("pct_of_max", 70.0):
+        if pct >= th.lumbar_flexion.pct_of_max:
             out["lumbar_flexion"] = v if v is not None else pct
-    elif hinge and v is not None and v >= th["lumbar_flexion"]["peak_deg"]:
+    elif hinge and v is not None and v >= th.lumbar_flexion.peak_deg:
         out["lumbar_flexion"] = v
     gain = _get(rep, "lumbar_flexion_gain_deg")  # the back giving way under load, from any start
-    if hinge and v is not None and gain is not None and gain >= th["lumbar_flexion"]["gain_deg"]:
+    if hinge and v is not None and gain is not None and gain >= th.lumbar_flexion.gain_deg:
         out.setdefault("lumbar_flexion", v)
     v = _get(rep, "lumbar_flexion_rise_deg")
-    if hinge and v is not None and v >= th["lumbar_flexion_drift"]["rise_deg"]:
+    if hinge and v is not None and v >= th.lumbar_flexion_drift.rise_deg:
         out["lumbar_flexion_drift"] = v
     v = _get(rep, "hip_rise_deg")
-    if exercise in ("deadlift", "squat") and v is not None and v >= th["hips_rise_early"]["trunk_rise_deg"]:
+    if exercise in ("deadlift", "squat") and v is not None and v >= th.hips_rise_early.trunk_rise_deg:
         out["hips_rise_early"] = v
     lean = _get(rep, "lockout_lean_back_deg")
     ext = _get(rep, "lockout_lumbar_extension_deg")
-    lk = th["lockout_hyperextension"]
-    if hinge and ((lean is not None and lean >= lk["lean_back_deg"]) or
-                  (ext is not None and ext >= lk["lumbar_extension_deg"])):
+    lk = th.lockout_hyperextension
+    if hinge and ((lean is not None and lean >= lk.lean_back_deg) or
+                  (ext is not None and ext >= lk.lumbar_extension_deg)):
         out["lockout_hyperextension"] = max(x for x in (lean, ext) if x is not None)
     v = _get(rep, "bar_drift_m")
-    if v is not None and v >= th["bar_drift"]["max_m"]:
+    if v is not None and v >= th.bar_drift.max_m:
         out["bar_drift"] = v
     return out
 
@@ -112,17 +112,16 @@ def describe(flag: str, value: float, th: Thresholds, pct_of_max: float | None =
     """Plain-language explanation and coaching cue of a raised flag (`pct_of_max`: the rep's
     lumbar flexion as a percentage of the athlete's calibrated maximum, when known; `trunk_only`:
     hips judged from one upper lumbar sensor, which cannot tell them from a rounding back)."""
-    sec = dict(th[flag])
-    if flag == "lumbar_flexion" and pct_of_max is not None and "explanation_pct" in sec:
-        return sec["explanation_pct"].format(pct=pct_of_max, pct_of_max=sec.get("pct_of_max", 70.0)), sec["cue"]
-    if flag == "hips_rise_early" and trunk_only and "explanation_trunk" in sec:
-        return (sec["explanation_trunk"].format(value=value, trunk_rise_deg=sec["trunk_rise_deg"],
-                                                early_pct=100 * sec["early_fraction"]), sec["cue_trunk"])
-    fields = {k: v for k, v in sec.items() if isinstance(v, (int, float))}
-    fields.update(value=value, value_cm=value * 100, max_cm=sec.get("max_m", 0) * 100,
-                  early_pct=100 * sec.get("early_fraction", 0))
-    return sec["explanation"].format(**fields), sec["cue"]
-
+    rule = th.rule(flag)
+    if isinstance(rule, LumbarFlexionRule) and pct_of_max is not None:
+        return rule.explanation_pct.format(pct=pct_of_max, pct_of_max=rule.pct_of_max), rule.cue
+    if isinstance(rule, HipsRiseEarlyRule) and trunk_only:
+        return (rule.explanation_trunk.format(value=value, trunk_rise_deg=rule.trunk_rise_deg,
+                                              early_pct=100 * rule.early_fraction), rule.cue_trunk)
+    numbers = rule.numbers()
+    numbers.update(value=value, value_cm=value * 100, max_cm=numbers.get("max_m", 0.0) * 100,
+                   early_pct=100 * numbers.get("early_fraction", 0.0))
+    return rule.explanation.format(**numbers), rule.cue
 
 def rep_flags(rep: RepResult, th: Thresholds, exercise: str) -> list[FlagResult]:
     """The flags of one rep, explained: the one rule, for offline and live alike."""

@@ -91,9 +91,9 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     t_prep = time.perf_counter()
 
     # --- bar: reps (found above) -----------------------------------------------------------------
-    if Role.BAR in prepared and prepared[Role.BAR][0].fs_hz < th["quality"]["min_rate_for_velocity_hz"]:
+    if Role.BAR in prepared and prepared[Role.BAR][0].fs_hz < th.quality.min_rate_for_velocity_hz:
         warnings.append(f"bar: {prepared[Role.BAR][0].fs_hz:.0f} Hz is below "
-                        f"{th['quality']['min_rate_for_velocity_hz']:.0f} Hz; reps are counted but velocities are less exact")
+                        f"{th.quality.min_rate_for_velocity_hz:.0f} Hz; reps are counted but velocities are less exact")
     # a lifter stands upright at every lockout: where the lumbar sensors never rest upright, the
     # lockouts give their zero
     lockouts = [(w.concentric_end_s, w.concentric_end_s + LOCKOUT_SAMPLE_S) for w in windows if not w.broken_by_gap]
@@ -129,7 +129,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     series = Series(track, t_lum, incl, flex, paths)
     return SessionResult(
         exercise=session.exercise, source=session.source, reps=reps, sets=sets, warnings=warnings,
-        sensors=sensors, thresholds_version=str(th.get("version", "")), has_lumbar_flexion=has_flexion,
+        sensors=sensors, thresholds_version=th.version, has_lumbar_flexion=has_flexion,
         has_trunk_inclination=t_lum is not None,
         timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series)
 
@@ -274,7 +274,7 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
     inc = np.interp(t, t_lum, incl)
     rep.peak_trunk_inclination_deg = float(inc.max())
     z = track.pos_z_wf_m[w.i_start:w.i_end + 1]
-    frac = th["hips_rise_early"]["early_fraction"]
+    frac = th.hips_rise_early.early_fraction
     rom = rep.rom_m if np.isfinite(rep.rom_m) else float(z[-1] - z[0])
     early = (z - z[0]) <= frac * max(rom, 1e-6)
     # hips rising first tip the pelvis (the sacral sensor) while the bar is still low; the upper

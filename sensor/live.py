@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from barback.analysis.config import PipelineSettings, load_thresholds
+from barback.analysis.config import PipelineSettings, Thresholds, load_thresholds
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role
 from barback.analysis.lumbar import standing_reference
@@ -59,7 +59,7 @@ class LiveAnalyzer:
     rest_s: float = 0.5
     rise_mps: float = 0.15  # a stroke whose leaky vertical speed passes this is a candidate rep
     settle_s: float = 0.6  # after the top, before the analysis runs (the lockout must be in the data)
-    thresholds: dict = field(default_factory=load_thresholds)
+    thresholds: Thresholds = field(default_factory=load_thresholds)
     settings: PipelineSettings = field(default_factory=PipelineSettings)
     latencies_s: list[float] = field(default_factory=list)
     reps: list[LiveRep] = field(default_factory=list)

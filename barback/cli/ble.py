@@ -78,7 +78,7 @@ def cmd_capture(args) -> int:
                                   ("lumbar_lower", args.lumbar_lower)) if a]
     if not roles:
         return usage_error("give at least --bar ADDR (see barback scan)")
-    view = LiveView(th["velocity_loss"]["threshold_pct"], bell=not args.no_bell)
+    view = LiveView(th.velocity_loss.threshold_pct, bell=not args.no_bell)
 
     async def run():
         kw: dict = {}

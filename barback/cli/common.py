@@ -8,6 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from barback.analysis.config import Thresholds
 
 PROG = "barback"
 EXIT_INPUT = 2
@@ -62,16 +66,17 @@ def overrides(items: list[str] | None) -> dict[str, float]:
     return out
 
 
-def thresholds(args: argparse.Namespace) -> dict:
+def thresholds(args: argparse.Namespace) -> Thresholds:
     from barback.analysis.config import load_thresholds
 
     over = overrides(args.threshold)
+    where = f"{args.thresholds}: " if args.thresholds else ""
     try:
         return load_thresholds(args.thresholds, over)
     except KeyError as exc:
-        raise SystemExit(usage_error(str(exc).strip("'\""))) from None
+        raise SystemExit(usage_error(where + str(exc).strip("'\""))) from None
     except (OSError, ValueError) as exc:
-        raise SystemExit(usage_error(f"{args.thresholds}: {exc}")) from None
+        raise SystemExit(usage_error(f"{where}{exc}")) from None
 
 
 def add_threshold_args(p: argparse.ArgumentParser) -> None:
@@ -80,7 +85,7 @@ def add_threshold_args(p: argparse.ArgumentParser) -> None:
                    help="override one threshold, e.g. --threshold lumbar_flexion.peak_deg=35 (repeatable)")
 
 
-def analyze_path(path, th: dict, quiet: bool = False):
+def analyze_path(path, th: Thresholds, quiet: bool = False):
     from barback.analysis.pipeline import analyze
     from barback.sessions.load import open_session
 

@@ -83,7 +83,7 @@ def cmd_athlete(args) -> int:
 
         try:
             load_thresholds(overrides=over)
-        except KeyError as exc:
+        except (KeyError, ValueError) as exc:
             return usage_error(str(exc).strip("'\""))
     if over or args.mvt is not None:
         store.set_athlete_settings(args.name, over, args.mvt)

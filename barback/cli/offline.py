@@ -125,7 +125,7 @@ def cmd_replay(args) -> int:
 
         meta = read_recording(args.recording)[0]
         bar = next((s.id for s in meta.sensors if s.role == "bar"), -1)
-        view = LiveView(th["velocity_loss"]["threshold_pct"], bell=False)
+        view = LiveView(th.velocity_loss.threshold_pct, bell=False)
         live = LiveAnalyzer(meta.exercise, bar, on_rep=view.rep, thresholds=th)
         live.warm_up()
     ing, report = replay(args.recording, speed=speed, live=live)

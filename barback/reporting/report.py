@@ -74,7 +74,7 @@ def fig_velocity(result: SessionResult, th: Thresholds) -> Figure:
     plt = _mpl()
     sets = [s.set for s in result.sets]
     fig, axes = plt.subplots(1, len(sets), figsize=(max(6.0, 3.2 * len(sets)), 3.8), sharey=True, squeeze=False)
-    vl = th["velocity_loss"]["threshold_pct"] / 100
+    vl = th.velocity_loss.threshold_pct / 100
     for ax, s in zip(axes[0], result.sets):
         reps = [r for r in result.reps if r.set == s.set]
         x = [r.rep for r in reps]
@@ -82,7 +82,7 @@ def fig_velocity(result: SessionResult, th: Thresholds) -> Figure:
         colours = [FLAG_COLOURS[r.flags[0].name] if r.flags else OK_COLOUR for r in reps]
         ax.bar(x, mv, color=colours, edgecolor="black", linewidth=0.5)
         ax.axhline(s.best_mean_velocity_mps * (1 - vl), color="k", ls="--", lw=1,
-                   label=f"{th['velocity_loss']['threshold_pct']:.0f} % velocity loss")
+                   label=f"{th.velocity_loss.threshold_pct:.0f} % velocity loss")
         ax.set_title(f"Set {s.set}" + (f" · {s.load_kg:g} kg" if s.load_kg else ""))
         ax.set_xlabel("rep")
         ax.set_xticks(x)
@@ -113,7 +113,7 @@ def fig_flexion(result: SessionResult, th: Thresholds) -> Figure:
         return Figure("flexion", title, None, "No reps were found.")
     plt = _mpl()
     fig, ax = plt.subplots(figsize=(7.5, 4.0))
-    lim = th["lumbar_flexion"]["peak_deg"]
+    lim = th.lumbar_flexion.peak_deg
     ax.axhspan(lim, max(lim + 20, 70), color="#d62728", alpha=0.12, label=f"above {lim:g}° (flag)")
     ax.axhline(0, color="k", lw=1, label="standing neutral")
     cmap = plt.get_cmap("viridis")
@@ -160,7 +160,7 @@ def fig_bar_path(result: SessionResult, th: Thresholds) -> Figure:
         return Figure("bar_path", title, None, "No bar paths (no bar sensor or no reps).")
     plt = _mpl()
     fig, ax = plt.subplots(figsize=(4.5, 5.0))
-    lim = th["bar_drift"]["max_m"] * 100
+    lim = th.bar_drift.max_m * 100
     ax.axvspan(-lim, lim, color=OK_COLOUR, alpha=0.08, label=f"within {lim:.0f} cm")
     for r in result.reps:
         p = ser.bar_paths.get((r.set, r.rep))

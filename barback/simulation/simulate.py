@@ -694,7 +694,7 @@ def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> lis
             best = max(best, r["mean_velocity_mps"])
             r["velocity_loss_pct"] = 100.0 * (best - r["mean_velocity_mps"]) / best
     for r in reps:
-        r["flags"] = _true_flags(cfg, r["fault"], r["velocity_loss_pct"], thresholds["velocity_loss"]["threshold_pct"])
+        r["flags"] = _true_flags(cfg, r["fault"], r["velocity_loss_pct"], thresholds.velocity_loss.threshold_pct)
     return reps
 
 

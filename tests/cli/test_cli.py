@@ -64,9 +64,13 @@ def test_input_errors_are_one_line_and_exit_2(tmp_path):
     assert p.returncode == 2 and "not found" in p.stderr
 
 
-def test_unknown_threshold_is_a_usage_error(sim_deadlift_dir, capsys):
-    assert main(["analyze", str(sim_deadlift_dir), "--threshold", "nope.x=1"]) == 2
-    assert "unknown threshold" in capsys.readouterr().err
+@pytest.mark.parametrize(("override", "message"), [("nope.x=1", "unknown threshold"),
+                                                   ("bar_drift.max_m=-1", "out of range"),
+                                                   ("bar_drift.max_m=nan", "out of range")])
+def test_a_bad_threshold_is_a_usage_error(sim_deadlift_dir, capsys, override, message):
+    assert main(["analyze", str(sim_deadlift_dir), "--threshold", override]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "internal error" not in err
 
 
 def test_demo_writes_report_and_json(tmp_path, capsys):
