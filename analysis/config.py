@@ -154,6 +154,18 @@ class PipelineSettings:
     still_window_s: float = 0.2
     still_gyro_dps: float = 5.0
     still_acc_dev_g: float = 0.03
+    # still detection adapts to the sensor's own noise floor, read in its quietest windows
+    still_noise_quantile: float = 0.05  # the share of windows taken as the quietest
+    still_gyro_noise_factor: float = 3.0  # rotation limit: this many times the gyro's noise spread
+    still_acc_noise_factor: float = 4.0  # |f| steadiness limit: this many times the accelerometer's noise
+    still_acc_noise_cap_factor: float = 3.0  # ... and never above this many times it (or the floor below)
+    still_acc_std_floor_mps2: float = 0.02
+    still_acc_std_max_g: float = 0.05  # a sensor noisier than this uses this limit
+    still_gravity_dev_g: float = 0.1  # a rest's |f| lies within this of the recording's median |f|
+    still_trend_min_mps2: float = 0.04  # a trend of |f| across a run's thirds above this (and above
+    still_trend_sigmas: float = 6.0  # this many sigmas of noise) is a slow push, not a rest
+    still_long_rest_s: float = 1.0  # rests this long measure local gravity
+    still_short_rest_tol_g: float = 0.01  # a shorter rest must match local gravity within this
     tilt_gain_per_s: float = 0.15  # complementary filter: accelerometer pull on the tilt estimate
     tilt_gain_still_per_s: float = 2.0
     set_gap_s: float = 30.0
@@ -162,4 +174,11 @@ class PipelineSettings:
     max_rom_m: float = 1.2  # no barbell lift rises further: a longer stroke is integration drift
     min_peak_velocity_mps: float = 0.06
     eccentric_first_window_s: float = 6.0
+    # rep segmentation (segmentation.find_reps)
+    rest_speed_mps: float = 0.006  # slower than this the bar is at rest (phase ends, eccentric bounds)
+    min_stroke_swing_m: float = 0.04  # turnarounds of the bar's height closer than this are one
+    rhythm_fraction: float = 0.6  # a stroke this share of the set's typical one is in its rhythm
+    min_concentric_s: float = 0.1  # a rise shorter than this is a jolt, not a rep
+    eccentric_first_depth: float = 0.5  # a squat/bench descent this share of the rise deep precedes a rep
+    rhythm_reach_periods: float = 1.6  # a broken stroke within this many rep periods of a measured rep
     lowpass_hz: float = 12.0

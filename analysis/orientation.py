@@ -65,17 +65,19 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
     # cheap boards), not its offset, which a slow turn would add to
     g_var = uniform_filter1d(gyro_rough**2, w, axis=0, mode="nearest") - uniform_filter1d(gyro_rough, w, axis=0, mode="nearest")**2
     g_spread = np.sqrt(np.maximum(g_var, 0.0).sum(axis=1))
-    gyro_lim = max(np.deg2rad(settings.still_gyro_dps), 3.0 * float(np.quantile(g_spread, 0.05)))
+    q, st = settings.still_noise_quantile, settings
+    gyro_lim = max(np.deg2rad(st.still_gyro_dps), st.still_gyro_noise_factor * float(np.quantile(g_spread, q)))
     amag = np.linalg.norm(acc_sf_mps2, axis=1)
     a_mean = uniform_filter1d(amag, w, mode="nearest")
     a_var = uniform_filter1d(amag**2, w, mode="nearest") - a_mean**2
     a_std = np.sqrt(np.maximum(a_var, 0.0))
-    noise = float(np.quantile(a_std, 0.05))
-    std_lim = max(settings.still_acc_dev_g * G0_MPS2 / 3, 4.0 * noise) if noise < 0.05 * G0_MPS2 else 0.05 * G0_MPS2
-    std_lim = min(std_lim, max(3.0 * noise, 0.02))
+    noise = float(np.quantile(a_std, q))
+    max_std = st.still_acc_std_max_g * G0_MPS2
+    std_lim = max(st.still_acc_dev_g * G0_MPS2 / 3, st.still_acc_noise_factor * noise) if noise < max_std else max_std
+    std_lim = min(std_lim, max(st.still_acc_noise_cap_factor * noise, st.still_acc_std_floor_mps2))
     g_mov = maximum_filter1d(g_rms, w, mode="nearest")
     cand = (g_mov < gyro_lim) & (a_std < std_lim)
-    cand &= np.abs(a_mean - np.median(amag)) < 0.1 * G0_MPS2
+    cand &= np.abs(a_mean - np.median(amag)) < st.still_gravity_dev_g * G0_MPS2
     # a rest holds |f| constant; a slow, smooth push (a grinding rep) makes it trend
     runs = []
     for a, b in _runs(cand):
@@ -83,20 +85,21 @@ def detect_still(acc_sf_mps2: FloatArray, gyro_sf_rps: FloatArray, fs_hz: float,
             # compare the mean |f| of the run's thirds: a trend well above what noise allows
             thirds = [float(np.mean(amag[a + k * (b - a) // 3:a + (k + 1) * (b - a) // 3])) for k in range(3)]
             sigma = max(float(np.median(a_std[a:b])), noise) * np.sqrt(2.0 / ((b - a) // 3))
-            if max(thirds) - min(thirds) > max(0.04, 6.0 * sigma):
+            if max(thirds) - min(thirds) > max(st.still_trend_min_mps2, st.still_trend_sigmas * sigma):
                 cand[a:b] = False
                 continue
         runs.append((a, b))
     # local gravity from long candidate rests; short ones must match it closely
-    long_runs = [(a, b) for a, b in runs if b - a >= int(1.0 * fs_hz)]
+    long_n = int(st.still_long_rest_s * fs_hz)
+    long_runs = [(a, b) for a, b in runs if b - a >= long_n]
     if not long_runs:
         return cand
     centers = [0.5 * (a + b) for a, b in long_runs]
     g_local = np.interp(np.arange(len(amag)), centers, [float(np.mean(amag[a:b])) for a, b in long_runs])
-    tol = max(0.01 * G0_MPS2, 4.0 * noise)
+    tol = max(st.still_short_rest_tol_g * G0_MPS2, st.still_acc_noise_factor * noise)
     still = np.zeros_like(cand)
     for a, b in runs:
-        if b - a >= int(1.0 * fs_hz) or abs(float(np.mean(amag[a:b] - g_local[a:b]))) < tol:
+        if b - a >= long_n or abs(float(np.mean(amag[a:b] - g_local[a:b]))) < tol:
             still[a:b] = True
     return still
 

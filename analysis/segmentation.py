@@ -145,11 +145,12 @@ def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: 
     return bounds[0], bounds[1]
 
 
-def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = PipelineSettings(),
-              eps_mps: float = 0.006) -> list[RepWindow]:
+def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = PipelineSettings()) -> list[RepWindow]:
+    st = settings
+    eps_mps = st.rest_speed_mps
     t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
     min_rom = settings.min_rom_bench_m if exercise == "bench_press" else settings.min_rom_m
-    seq = _extrema(z, 0.04, track)
+    seq = _extrema(z, st.min_stroke_swing_m, track)
     gap = track.long_gap if track.long_gap is not None else np.zeros(len(z), bool)
     px = track.proxy_pos_m if track.proxy_pos_m is not None else z
     # the set's typical stroke, on the proxy: a stroke that a long gap broke is judged by it
@@ -170,10 +171,10 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         rom = z[i_hi] - z[i_lo]
         # the integrated height judges a stroke; where it has drifted (no rest to pin it, data
         # lost nearby) the band-passed shape does: a stroke as large as the set's typical one
-        in_rhythm = len(clean) >= 3 and px[i_hi] - px[i_lo] >= 0.6 * typical
+        in_rhythm = len(clean) >= 3 and px[i_hi] - px[i_lo] >= st.rhythm_fraction * typical
         plausible = min_rom <= rom <= settings.max_rom_m
         if broken:  # the part after the gap alone may show a full rise
-            in_rhythm |= plausible and rom >= 0.6 * typical_rom
+            in_rhythm |= plausible and rom >= st.rhythm_fraction * typical_rom
         # drift only ever lengthens a stroke past the longest lift; a short one is a short one
         if not (in_rhythm if broken else plausible or (in_rhythm and rom > settings.max_rom_m)):
             if broken:  # too little of it was received to judge; the set's rhythm may still tell
@@ -186,7 +187,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             continue  # the data end while the bar still rises: nothing shows a completed rep
             # (with no turnaround after it to pin it, a drifting track rises like this too)
         t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps)
-        if t_e - t_s < 0.1:
+        if t_e - t_s < st.min_concentric_s:
             continue
         ecc = None
         if k > 0 and seq[k - 1][1] == 1:
@@ -205,8 +206,9 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         # a gap in the rise does not excuse a missing descent where the descent was received
         descent_lost = broken and (k == 0 or gap[seq[k - 1][0]:i_lo + 1].any())
         if exercise in ECCENTRIC_FIRST and not descent_lost and not opens_recording:
-            deep = ecc is not None and ((plausible and ecc[2] >= 0.5 * rom) or
-                                        px[seq[k - 1][0]] - px[i_lo] >= 0.5 * (px[i_hi] - px[i_lo]))
+            depth_min = st.eccentric_first_depth
+            deep = ecc is not None and ((plausible and ecc[2] >= depth_min * rom) or
+                                        px[seq[k - 1][0]] - px[i_lo] >= depth_min * (px[i_hi] - px[i_lo]))
             if not deep or ecc is None or t_s - ecc[1] > settings.eccentric_first_window_s:
                 continue
         reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
@@ -218,7 +220,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         reps = [r for r in reps if r[7] or z[r[2]] - z[r[0]] >= floor]
     # a stroke broken by a gap is a rep only in the rhythm of the set: a measured rep within
     # one and a half rep periods before or after it (or before or after a broken one so accepted)
-    reach = 1.6 * track.period_s
+    reach = st.rhythm_reach_periods * track.period_s
     accepted = [not r[7] for r in reps]
     grew = True
     while grew:

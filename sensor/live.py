@@ -59,6 +59,10 @@ class LiveAnalyzer:
     rest_s: float = 0.5
     rise_mps: float = 0.15  # a stroke whose leaky vertical speed passes this is a candidate rep
     settle_s: float = 0.6  # after the top, before the analysis runs (the lockout must be in the data)
+    moving_gyro_dps: float = 8.0  # the bar moves when it turns faster than this ...
+    moving_acc_g: float = 0.04  # ... or its |f| leaves 1 g by more than this
+    max_step_s: float = 0.1  # across a longer gap in the stream, the leaky speed carries this much
+    standing_search_s: float = 60.0  # the lumbar sensors' standing zero is sought in the first minute
     thresholds: Thresholds = field(default_factory=load_thresholds)
     settings: PipelineSettings = field(default_factory=PipelineSettings)
     latencies_s: list[float] = field(default_factory=list)
@@ -100,8 +104,8 @@ class LiveAnalyzer:
             return
         acc, gyro, t = buf.acc[-1], buf.gyro[-1], buf.t[-1]
         fmag = np.linalg.norm(acc, axis=1)
-        moving = bool(np.any(np.linalg.norm(gyro, axis=1) > np.deg2rad(8.0)) or
-                      np.any(np.abs(fmag - G0_MPS2) > 0.04 * G0_MPS2))
+        moving = bool(np.any(np.linalg.norm(gyro, axis=1) > np.deg2rad(self.moving_gyro_dps)) or
+                      np.any(np.abs(fmag - G0_MPS2) > self.moving_acc_g * G0_MPS2))
         now = float(t[-1])
         if self._stroke_top(np.asarray(t, float), fmag):
             self._due = now + self.settle_s
@@ -124,7 +128,7 @@ class LiveAnalyzer:
                 continue
             if ti <= self._t_prev:  # a repeated or out-of-order stamp carries no new time
                 continue
-            dt = min(ti - self._t_prev, 0.1)  # across a gap nothing is known: little is carried
+            dt = min(ti - self._t_prev, self.max_step_s)  # across a gap nothing is known: little is carried
             self._t_prev = ti
             self._g += (fi - self._g) * min(1.0, dt / LEVEL_TAU_S)
             self._v = self._v * np.exp(-dt / LEAK_TAU_S) + (fi - self._g) * dt
@@ -145,7 +149,7 @@ class LiveAnalyzer:
                 s = first.streams.get(role)
                 if s is None:
                     continue
-                keep = s.t_s <= s.t_s[0] + 60.0
+                keep = s.t_s <= s.t_s[0] + self.standing_search_s
                 from barback.analysis.imu import ImuStream
 
                 u = to_uniform(ImuStream(s.t_s[keep], s.acc_sf_mps2[keep], s.gyro_sf_rps[keep]))
