@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barback.analysis.config import HipsRiseEarlyRule, LumbarFlexionRule, Thresholds
-from barback.analysis.results import FlagResult, RepResult, SetResult
+from barback.analysis.results import FlagResult, RepResult, SetResult, count_flags
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
               "lockout_hyperextension", "bar_drift", "velocity_loss")
@@ -47,10 +47,7 @@ class SetTracker:
         mv = np.array([r.mean_velocity_mps for r in self.reps], dtype=float)
         vl = np.array([r.velocity_loss_pct for r in self.reps], dtype=float)
         known = np.isfinite(mv)
-        counts: dict[str, int] = {}
-        for r in self.reps:
-            for f in r.flags:
-                counts[f.name] = counts.get(f.name, 0) + 1
+        counts = count_flags(r.flag_names for r in self.reps)
         nan = float("nan")
         return SetResult(set=set_no, n_reps=len(self.reps), start_s=self.reps[0].concentric_start_s,
                          end_s=self.reps[-1].concentric_end_s,

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = "1.0"
+
+
+def count_flags(flag_names_per_rep: Iterable[Iterable[str]]) -> dict[str, int]:
+    """How many reps raised each flag: the one count for sets, sessions, reports and trends."""
+    counts: dict[str, int] = {}
+    for names in flag_names_per_rep:
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,10 @@ class SessionResult:
     has_trunk_inclination: bool
     timing: dict[str, float] = field(default_factory=dict)
     series: Any = None  # time series for plots (not serialised)
+
+    @property
+    def flag_counts(self) -> dict[str, int]:
+        return count_flags(r.flag_names for r in self.reps)
 
     @property
     def quality_grade(self) -> str:

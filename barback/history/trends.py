@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import stats
+
+from barback.analysis.results import count_flags
 
 DEFAULT_MVT_MPS = {"deadlift": 0.14, "romanian_deadlift": 0.14, "squat": 0.23, "bench_press": 0.10}
 CAUTION = ("These are correlations across your own sessions, not a diagnosis: pain has many causes. "
@@ -54,10 +57,7 @@ def session_summary(row) -> dict:
     res = row.result
     reps = res["reps"]
     flex = [r["peak_lumbar_flexion_deg"] for r in reps if r.get("peak_lumbar_flexion_deg") is not None]
-    flags: dict[str, int] = {}
-    for r in reps:
-        for f in r["flags"]:
-            flags[f] = flags.get(f, 0) + 1
+    flags = count_flags(r["flags"] for r in reps)
     loads = [s.get("load_kg") for s in res["sets"] if s.get("load_kg") is not None]
     return {"id": row.id, "date": row.date, "athlete": row.athlete, "exercise": row.exercise, "n_reps": len(reps),
             "best_mean_velocity_mps": max((r["mean_velocity_mps"] for r in reps), default=None),
@@ -136,9 +136,6 @@ def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | 
     for (ex, load), n in sorted(common.items(), key=lambda kv: -kv[1])[:3]:
         if n >= 2:
             at_load.append({"exercise": ex, "load_kg": load, "sessions": velocity_at_load(rows, ex, load)})
-    flags: dict[str, int] = {}
-    for s in summaries:
-        for k, v in s["flag_counts"].items():
-            flags[k] = flags.get(k, 0) + v
+    flags = dict(sum((Counter(s["flag_counts"]) for s in summaries), Counter()))
     return {"sessions": summaries, "load_velocity": profiles, "velocity_at_load": at_load,
             "flag_totals": flags, "pain": pain_relations(summaries, journal)}

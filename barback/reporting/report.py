@@ -206,10 +206,7 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
            f"<title>barback report – {e(result.exercise)}</title><style>{CSS}</style></head><body>"]
     out.append(f"<h1>barback session report: {e(result.exercise.replace('_', ' '))}</h1>")
-    counts: dict[str, int] = {}
-    for r in result.reps:
-        for f in r.flags:
-            counts[f.name] = counts.get(f.name, 0) + 1
+    counts = result.flag_counts
     out.append("<h2>Summary</h2><table class='summary'>")
     out.append(f"<tr><th class='l'>source</th><td>{e(result.source)}</td></tr>")
     out.append(f"<tr><th class='l'>sets / reps</th><td>{len(result.sets)} / {len(result.reps)}</td></tr>")
@@ -284,10 +281,7 @@ def write_report(result: SessionResult, path: str | Path, th: Thresholds | None 
 
 
 def _summary_lines(result: SessionResult) -> list[str]:
-    counts: dict[str, int] = {}
-    for r in result.reps:
-        for f in r.flags:
-            counts[f.name] = counts.get(f.name, 0) + 1
+    counts = result.flag_counts
     lines = [f"Exercise: {result.exercise.replace('_', ' ')}",
              f"Sets / reps: {len(result.sets)} / {len(result.reps)}",
              "Sensors: " + ", ".join(f"{s.role} ({s.fs_hz:.0f} Hz)" for s in result.sensors),
