@@ -16,7 +16,7 @@ from barback.analysis.errors import InputError
 from barback.analysis.imu import Role, Session
 from barback.analysis.lumbar import lumbar_angles
 from barback.analysis.orientation import estimate_attitude
-from barback.analysis.timebase import to_uniform
+from barback.analysis.timebase import TimestampError, to_uniform
 
 STEPS = (("stand tall and still", 5.0), ("bend forward as far as comfortable and hold", 6.0),
          ("stand tall again", 4.0))
@@ -39,7 +39,10 @@ def calibrate(session: Session, settings: PipelineSettings = PipelineSettings())
         raise InputError(session.source or "calibration", f"calibration needs both lumbar sensors; missing {', '.join(missing)}")
     sensors = {}
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
-        u = to_uniform(session.streams[role])
+        try:
+            u = to_uniform(session.streams[role])
+        except TimestampError as exc:
+            raise InputError(session.source or "calibration", f"{role.value}: {exc}") from None
         sensors[role] = (u.t_s, estimate_attitude(u, settings), u.fs_hz)
     angles = lumbar_angles(sensors)
     assert angles.t_s is not None and angles.inclination_deg is not None and angles.flexion_deg is not None

@@ -11,13 +11,14 @@ import numpy as np
 
 from barback.analysis.bar import BarTrack, horizontal_drift, track_bar
 from barback.analysis.config import PipelineSettings, Thresholds, load_thresholds
+from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role, Session
 from barback.analysis.lumbar import lumbar_angles
 from barback.analysis.orientation import Attitude, estimate_attitude
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
 from barback.analysis.segmentation import RepWindow, find_reps
-from barback.analysis.timebase import UniformStream, to_uniform
+from barback.analysis.timebase import TimestampError, UniformStream, to_uniform
 
 
 @dataclass
@@ -32,7 +33,10 @@ class Series:
 
 
 def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[UniformStream, Attitude]:
-    u = to_uniform(session.streams[role])
+    try:
+        u = to_uniform(session.streams[role])
+    except TimestampError as exc:
+        raise InputError(session.source or "session", f"{role.value}: {exc}") from None
     return u, estimate_attitude(u, settings)
 
 

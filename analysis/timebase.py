@@ -16,6 +16,19 @@ import numpy as np
 from barback.analysis.imu import FloatArray, ImuStream
 
 MAX_BRIDGE_S = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break
+# a run of samples this far (s) from all the others, holding a tiny share of them, is a clock
+# glitch (a lying stamp, a wrapped counter), not data: it would stretch the grid by its distance
+STRAY_GAP_S = 60.0
+STRAY_MAX_SHARE = 0.01
+STRAY_MAX_SAMPLES = 1000
+# the uniform grid may hold at most this many times the samples, plus an hour of gaps: more is
+# not one session (memory follows the data, never a timestamp)
+MAX_GRID_FACTOR = 4.0
+MAX_GRID_GAP_S = 3600.0
+
+
+class TimestampError(ValueError):
+    """Stamps that cannot be one session's: the caller names the file."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,8 @@ class CleanReport:
     n_duplicates: int  # rows that repeat the previous sample's values (re-sent held samples)
     n_out_of_order: int
     n_stale: int = 0  # rows where one of the two sensors repeated its value while the other changed
+    n_stray: int = 0  # samples dropped as stamped far from all the others (clock glitches)
+    stray_s: tuple[float, ...] = ()  # where those were stamped
 
 
 def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray,
@@ -80,7 +95,29 @@ def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray,
                 for k in range(3):
                     x[stale, k] = np.interp(t[stale], t[good], x[good, k])
     n_dup = n_in - len(t)
-    return ImuStream(t, a, g), CleanReport(n_in, n_dup, n_ooo, n_stale)
+    t, a, g, stray_s = _drop_strays(t, a, g)
+    return ImuStream(t, a, g), CleanReport(n_in, n_dup, n_ooo, n_stale, n_in - n_dup - len(t), stray_s)
+
+
+def _drop_strays(t: np.ndarray, a: np.ndarray, g: np.ndarray):
+    """Drop runs of samples stamped far (> STRAY_GAP_S) from all the others that hold only a tiny
+    share of the data: a glitched packet or row, not a part of the session."""
+    if len(t) < 2:
+        return t, a, g, ()
+    cuts = np.flatnonzero(np.diff(t) > STRAY_GAP_S) + 1
+    if not cuts.size:
+        return t, a, g, ()
+    bounds = np.concatenate([[0], cuts, [len(t)]])
+    limit = min(STRAY_MAX_SAMPLES, STRAY_MAX_SHARE * len(t))
+    keep = np.ones(len(t), bool)
+    stray = []
+    for b0, b1 in zip(bounds[:-1], bounds[1:]):
+        if b1 - b0 <= limit:
+            keep[b0:b1] = False
+            stray.append(float(t[b0]))
+    if keep.all() or not keep.any():
+        return t, a, g, ()
+    return t[keep], a[keep], g[keep], tuple(stray)
 
 
 def _gap_threshold(period_s: float) -> float:
@@ -196,7 +233,11 @@ def to_uniform(stream: ImuStream) -> UniformStream:
     # samples that share a time after smoothing carry no new timing: nudge them apart
     t_reg = t_reg + np.arange(len(t_reg)) * 1e-9
     fs = 1.0 / p
-    m = int(np.floor((t_reg[-1] - t_reg[0]) * fs)) + 1
+    span_s = float(t_reg[-1] - t_reg[0])
+    if span_s * fs > MAX_GRID_FACTOR * len(t) + MAX_GRID_GAP_S * fs:
+        raise TimestampError(f"{len(t)} samples at {fs:.0f} Hz are stamped over {span_s:.0f} s: the stamps "
+                             "are not one session's (a clock that jumped or restarted?)")
+    m = int(np.floor(span_s * fs)) + 1
     grid = t_reg[0] + np.arange(m) / fs
     acc = np.column_stack([np.interp(grid, t_reg, stream.acc_sf_mps2[:, k]) for k in range(3)])
     gyr = np.column_stack([np.interp(grid, t_reg, stream.gyro_sf_rps[:, k]) for k in range(3)])

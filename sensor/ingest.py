@@ -82,6 +82,9 @@ class Ingest:
                                         collapse_repeats=buf.host_timed)
             if rep.n_duplicates:
                 warnings.append(f"{buf.role}: dropped {rep.n_duplicates} duplicated sample(s)")
+            if rep.n_stray:
+                warnings.append(f"{buf.role}: dropped {rep.n_stray} sample(s) stamped far from all the others "
+                                f"(at {', '.join(f'{s:.0f}' for s in rep.stray_s[:3])} s): a clock glitch, not data")
             if rep.n_stale:
                 warnings.append(f"{buf.role}: interpolated {rep.n_stale} stale accelerometer or gyroscope value(s)")
             streams[Role(buf.role)] = stream

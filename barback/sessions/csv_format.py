@@ -103,6 +103,9 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     if rep.n_duplicates:
         warnings.append(f"{path.name}: dropped {rep.n_duplicates} row(s) that repeat the previous sample "
                         "(re-sent held samples or duplicated rows)")
+    if rep.n_stray:
+        warnings.append(f"{path.name}: dropped {rep.n_stray} row(s) stamped far from all the others (at "
+                        f"{', '.join(f'{s:.0f}' for s in rep.stray_s[:3])} s): a clock glitch, not data")
     if rep.n_stale:
         warnings.append(f"{path.name}: {rep.n_stale} row(s) repeat the accelerometer or gyroscope value while "
                         "the other changed (read at different instants); the stale values were interpolated")

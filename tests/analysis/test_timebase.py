@@ -64,3 +64,38 @@ def test_nominal_period_at_13_hz_with_a_gap():
     t = np.arange(500) / 13.0
     t = np.concatenate([t[:200], t[205:]])
     assert 1 / nominal_period(t) == pytest.approx(13.0, rel=1e-6)
+
+
+def _imu_stream(t):
+    from barback.analysis.imu import ImuStream
+
+    n = len(t)
+    rng = np.random.default_rng(0)
+    acc = np.tile([0.0, 0.0, 9.81], (n, 1)) + rng.normal(0, 0.01, (n, 3))
+    return ImuStream(np.asarray(t, float), acc, rng.normal(0, 0.001, (n, 3)))
+
+
+def test_a_stray_stamp_is_dropped_not_gridded():
+    """Issue 13 item 2: one row at t = 1e6 s made a 15.6 GB grid. It is a clock glitch: dropped,
+    counted, and the grid holds the data's own span."""
+    from barback.analysis.timebase import clean_samples, to_uniform
+
+    t = np.r_[np.arange(2000) / 100.0, 1e6, np.arange(2000, 4000) / 100.0]
+    s = _imu_stream(t)
+    clean, rep = clean_samples(s.t_s, s.acc_sf_mps2, s.gyro_sf_rps)
+    assert rep.n_stray == 1 and rep.stray_s == (1e6,)
+    u = to_uniform(clean)
+    assert len(u) == pytest.approx(4000, abs=2)
+
+
+def test_stamps_that_are_not_one_session_are_refused():
+    """Half the data 11.6 days after the other half (a clock that jumped): not a glitch to drop,
+    and no grid sized by it; one clear error instead."""
+    from barback.analysis.timebase import TimestampError, clean_samples, to_uniform
+
+    t = np.r_[np.arange(3000) / 100.0, 1e6 + np.arange(3000) / 100.0]
+    s = _imu_stream(t)
+    clean, rep = clean_samples(s.t_s, s.acc_sf_mps2, s.gyro_sf_rps)
+    assert rep.n_stray == 0
+    with pytest.raises(TimestampError, match="not one session"):
+        to_uniform(clean)

@@ -134,3 +134,54 @@ def test_a_missing_extra_is_one_line_naming_it(blocked, args, extra, tmp_path, s
     p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
     assert p.returncode == 2, p.stderr
     assert f"pip install 'barback[{extra}]'" in p.stderr and "Traceback" not in p.stderr
+
+
+def _with_bar_rows(src, dst, edit):
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(src, dst)
+    df = pd.read_csv(dst / "bar.csv")
+    edit(df).to_csv(dst / "bar.csv", index=False)
+    return dst
+
+
+def _analyze_in_child(session_dir):
+    """`barback analyze` in its own process, reporting its own peak memory (MB) on the last line."""
+    code = ("import resource, sys; from barback.cli import main; rc = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr); sys.exit(rc)")
+    p = subprocess.run([sys.executable, "-c", code, "analyze", str(session_dir), "--json", str(session_dir / "o.json"),
+                        "--quiet"], capture_output=True, text=True, timeout=300)
+    *lines, peak = p.stderr.strip().splitlines()
+    return p.returncode, lines, int(peak)
+
+
+def test_one_row_stamped_far_away_is_dropped_with_a_warning(sim_deadlift_dir, tmp_path):
+    """Issue 13 item 2: one CSV row at t = 1e6 s took 15.6 GB. Now it is dropped and named, and
+    memory follows the data."""
+    import pandas as pd
+
+    def add_far_row(df):
+        far = df.iloc[[len(df) // 2]].copy()
+        far["time_s"] = 1e6
+        return pd.concat([df, far])
+
+    d = _with_bar_rows(sim_deadlift_dir, tmp_path / "s", add_far_row)
+    rc, lines, peak_mb = _analyze_in_child(d)
+    assert rc == 0, lines
+    assert any("stamped far from all the others" in x and "1000000" in x for x in lines)
+    assert peak_mb < 1000
+
+
+def test_stamps_that_jump_by_days_are_one_line_exit_2(sim_deadlift_dir, tmp_path):
+    def jump(df):
+        df.loc[df.index[len(df) // 2:], "time_s"] += 1e6  # the second half 11.6 days on
+        return df
+
+    d = _with_bar_rows(sim_deadlift_dir, tmp_path / "s", jump)
+    rc, lines, peak_mb = _analyze_in_child(d)
+    assert rc == 2 and len(lines) >= 1
+    err = [x for x in lines if "error" in x]
+    assert len(err) == 1 and "not one session" in err[0] and "bar" in err[0]
+    assert peak_mb < 1000
