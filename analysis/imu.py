@@ -55,5 +55,26 @@ class Session:
 
     @property
     def loads_kg(self) -> dict[int, float]:
-        """Load per set number, from the metadata's optional `loads_kg`."""
-        return {int(k): float(v) for k, v in (self.meta.get("loads_kg") or {}).items()}
+        """Load per set number, from the metadata's optional `loads_kg` (validated on load)."""
+        return parse_loads_kg(self.meta.get("loads_kg"))
+
+
+def parse_loads_kg(raw) -> dict[int, float]:
+    """`loads_kg` of a session's metadata: set number -> load in kg, both positive. Raises
+    ValueError naming what is wrong."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"loads_kg must map set numbers to kilograms, e.g. {{\"1\": 100}}, not {raw!r:.40}")
+    out = {}
+    for k, v in raw.items():
+        try:
+            set_no = int(k)
+        except (TypeError, ValueError):
+            raise ValueError(f"loads_kg: {k!r} is not a set number") from None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < float(v) < 10_000):
+            raise ValueError(f"loads_kg[{k!r}]: {v!r:.40} is not a load in kg") from None
+        if set_no < 1:
+            raise ValueError(f"loads_kg: set numbers start at 1, not {k!r}")
+        out[set_no] = float(v)
+    return out

@@ -209,7 +209,11 @@ def to_uniform(stream: ImuStream) -> UniformStream:
     t = stream.t_s
     if len(t) < 4:
         raise ValueError("too few samples")
+    if not np.all(np.isfinite(t)):
+        raise TimestampError("timestamps that are not numbers")
     p = nominal_period(t)
+    if not (np.isfinite(p) and p > 0):
+        raise TimestampError(f"time does not advance: {len(t)} samples span {float(t[-1] - t[0]):.3g} s")
     breaks = find_gaps(t, p) + 1
     bounds = np.concatenate([[0], breaks, [len(t)]])
     t_reg = t.copy()

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
+from barback.analysis.imu import parse_loads_kg
+
 MAGIC = b"BBREC"
 FORMAT_VERSION = 1
 FILE_HEADER = struct.Struct("<5sHB")  # magic, version, reserved
@@ -76,8 +78,23 @@ class RecordingMeta:
 
     @classmethod
     def from_json(cls, text: str) -> RecordingMeta:
+        """Parse and check recording.json; ValueError names what is wrong."""
         d = json.loads(text)
-        d["sensors"] = [SensorInfo(**s) for s in d["sensors"]]
+        if not isinstance(d, dict) or not isinstance(d.get("sensors"), list):
+            raise ValueError("expected an object with a list of 'sensors'")
+        sensors = []
+        for s in d["sensors"]:
+            if not isinstance(s, dict):
+                raise ValueError("each sensor must be an object")
+            info = SensorInfo(**s)
+            rate = info.rate_hz
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (0 < float(rate) <= 10_000):
+                raise ValueError(f"sensor {info.id}: rate_hz {rate!r:.20} is not a rate in Hz")
+            if not isinstance(info.id, int) or not isinstance(info.role, str) or not isinstance(info.kind, str):
+                raise ValueError("each sensor needs an integer id, a role and a kind")
+            sensors.append(info)
+        d["sensors"] = sensors
+        parse_loads_kg(d.get("loads_kg"))
         return cls(**d)
 
 
@@ -192,7 +209,7 @@ def read_recording(folder: str | Path) -> tuple[RecordingMeta, list[Record], Rea
         raise FileNotFoundError(f"{meta_path}: not found (a recording folder holds {META_FILE} and {STREAM_FILE})")
     try:
         meta = RecordingMeta.from_json(meta_path.read_text())
-    except (json.JSONDecodeError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"{meta_path}: invalid recording metadata ({exc})") from None
     stream = folder / STREAM_FILE
     if not stream.exists():

@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 
 from barback.analysis.imu import EXERCISES, Role
-from barback.cli.common import DEMO_RECORDING, BleProblem, Formatter, add_threshold_args, run_ble, thresholds, usage_error
+from barback.cli.common import (
+    DEMO_RECORDING,
+    BleProblem,
+    Formatter,
+    add_threshold_args,
+    positive_float,
+    run_ble,
+    thresholds,
+    usage_error,
+)
 
 ROLES = tuple(r.value for r in Role)
 # the device each role is played by when sensors are emulated
@@ -182,7 +191,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Scan for WitMotion, Polar (PMD) and Movesense sensors and list name, "
                                     "address, kind and signal strength.",
                         epilog="example:\n  barback scan --timeout 5\n  barback scan --emulate   # emulated sensors, no hardware")
-    sc.add_argument("--timeout", type=float, default=5.0, help="seconds to scan")
+    sc.add_argument("--timeout", type=positive_float, default=5.0, help="seconds to scan")
     sc.add_argument("--all", action="store_true", help="also list unsupported devices")
     sc.add_argument("--emulate", action="store_true", help="scan a virtual radio with emulated sensors")
     sc.set_defaults(func=cmd_scan)
@@ -197,9 +206,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--lumbar-upper", metavar="ADDR")
     c.add_argument("--lumbar-lower", metavar="ADDR")
     c.add_argument("--exercise", default="deadlift", choices=EXERCISES)
-    c.add_argument("--rate", type=float, default=100.0, help="sample rate to configure, Hz")
+    c.add_argument("--rate", type=positive_float, default=100.0, help="sample rate to configure, Hz")
     c.add_argument("--out", required=True, help="recording folder to write")
-    c.add_argument("--duration", type=float, help="stop after this many seconds")
+    c.add_argument("--duration", type=positive_float, help="stop after this many seconds")
     c.add_argument("--no-bell", action="store_true", help="no audible cue")
     c.add_argument("--emulate", action="store_true",
                    help="use emulated sensors on a virtual radio (addresses are ignored)")
@@ -221,8 +230,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     em.add_argument("--role", default="bar", choices=ROLES, help="which sensor of the recording to play")
     em.add_argument("--transport", required=True, help="bumble HCI transport")
     em.add_argument("--address", help="Bluetooth address to use")
-    em.add_argument("--rate", type=float, help="sample rate, Hz (default: the device's usual)")
-    em.add_argument("--duration", type=float, help="stop after this many seconds")
+    em.add_argument("--rate", type=positive_float, help="sample rate, Hz (default: the device's usual)")
+    em.add_argument("--duration", type=positive_float, help="stop after this many seconds")
     em.set_defaults(func=cmd_emulate)
 
     cf = sub.add_parser("conformance", formatter_class=Formatter,
@@ -237,5 +246,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     cf.add_argument("--emulate", action="store_true", help="check the reference emulator")
     cf.add_argument("--fault", choices=FAULTS, help="with --emulate: inject this fault")
     cf.add_argument("--rate", type=int, default=200, help="sample rate to test, Hz")
-    cf.add_argument("--seconds", type=float, default=3.0, help="how long to stream")
+    cf.add_argument("--seconds", type=positive_float, default=3.0, help="how long to stream")
     cf.set_defaults(func=cmd_conformance)

@@ -79,6 +79,32 @@ def thresholds(args: argparse.Namespace) -> Thresholds:
         raise SystemExit(usage_error(f"{where}{exc}")) from None
 
 
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above zero (a rate, a duration, a speed)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} must be above zero")
+    return v
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above zero")
+    return v
+
+
+def speed(text: str) -> float | None:
+    """Replay speed: `max` (None: as fast as possible) or a positive factor of recorded time."""
+    return None if text == "max" else positive_float(text)
+
+
 def add_threshold_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thresholds", metavar="FILE", help="threshold file (default: the bundled, versioned one)")
     p.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE",

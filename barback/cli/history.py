@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from barback.cli.common import EXIT_INPUT, BleProblem, Formatter, overrides, run_ble, usage_error, warn
+from barback.cli.common import EXIT_INPUT, BleProblem, Formatter, overrides, positive_float, run_ble, usage_error, warn
 
 
 def _store(args):
@@ -198,7 +198,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     at.add_argument("name")
     _db_arg(at)
     at.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE")
-    at.add_argument("--mvt", type=float, help="the athlete's own mean velocity at 1RM, m/s")
+    at.add_argument("--mvt", type=positive_float, help="the athlete's own mean velocity at 1RM, m/s")
     at.set_defaults(func=cmd_athlete)
 
     ca = sub.add_parser("calibrate", formatter_class=Formatter, help="measure an athlete's lumbar range",

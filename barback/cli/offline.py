@@ -6,7 +6,19 @@ import argparse
 from pathlib import Path
 
 from barback.analysis.imu import EXERCISES
-from barback.cli.common import DEMO_RECORDING, Formatter, add_threshold_args, analyze_path, progress, thresholds, usage_error, warn
+from barback.cli.common import (
+    DEMO_RECORDING,
+    Formatter,
+    add_threshold_args,
+    analyze_path,
+    positive_float,
+    positive_int,
+    progress,
+    speed,
+    thresholds,
+    usage_error,
+    warn,
+)
 
 SESSION_HELP = "session folder, its session.json, or a native recording folder"
 
@@ -116,9 +128,8 @@ def cmd_replay(args) -> int:
     th = thresholds(args)
     if not is_recording(args.recording):
         return usage_error(f"{args.recording}: not a native recording (needs recording.json and stream.bbr)")
-    speed = None if args.speed == "max" else float(args.speed)
     live = None
-    if speed is not None or args.live:
+    if args.speed is not None or args.live:
         from barback.sensor.live import LiveAnalyzer
         from barback.sensor.recording import read_recording
         from barback.sensor.view import LiveView
@@ -128,7 +139,7 @@ def cmd_replay(args) -> int:
         view = LiveView(th.velocity_loss.threshold_pct, bell=False)
         live = LiveAnalyzer(meta.exercise, bar, on_rep=view.rep, thresholds=th)
         live.warm_up()
-    ing, report = replay(args.recording, speed=speed, live=live)
+    ing, report = replay(args.recording, speed=args.speed, live=live)
     session = ing.session(source=str(args.recording), extra_warnings=read_warnings(args.recording, report))
     result = analyze(session, thresholds=th, loads_kg=session.loads_kg)
     for w in result.warnings:
@@ -171,9 +182,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--scenario", default="deadlift_100hz", help="named scenario (an unknown name lists them)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--exercise", choices=EXERCISES)
-    s.add_argument("--sets", type=int)
-    s.add_argument("--reps", type=int, help="reps per set")
-    s.add_argument("--rate", type=float, help="sample rate in Hz")
+    s.add_argument("--sets", type=positive_int)
+    s.add_argument("--reps", type=positive_int, help="reps per set")
+    s.add_argument("--rate", type=positive_float, help="sample rate in Hz")
     s.add_argument("--lumbar", type=int, choices=(0, 1, 2), help="number of lumbar sensors")
     s.add_argument("--format", choices=("csv", "native"), default="csv")
     s.set_defaults(func=cmd_simulate)
@@ -205,7 +216,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         epilog="example:\n  barback replay recordings/demo_deadlift --speed 1\n"
                                "  barback replay recordings/demo_deadlift --speed max --json out.json")
     rp.add_argument("recording")
-    rp.add_argument("--speed", default="max", help="1 = as recorded, 2 = twice as fast, max = as fast as possible")
+    rp.add_argument("--speed", default="max", type=speed,
+                    help="1 = as recorded, 2 = twice as fast, max = as fast as possible")
     rp.add_argument("--json", metavar="OUT.json")
     rp.add_argument("--live", action="store_true", help="show the live view also at --speed max")
     add_threshold_args(rp)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from barback.analysis.errors import InputError
-from barback.analysis.imu import EXERCISES, ImuStream, Role, Session
+from barback.analysis.imu import EXERCISES, ImuStream, Role, Session, parse_loads_kg
 from barback.analysis.timebase import clean_samples
 from barback.analysis.units import G0_MPS2
 
@@ -95,8 +95,18 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     t = arr[:, 0] * _TIME_UNITS[tcol]
     acc = arr[:, 1:4] * _ACC_UNITS[acc_unit]
     gyro = arr[:, 4:7] * _GYRO_UNITS[gyro_unit]
+    # a value no IMU measures (a corrupted field, 1e200) would poison every filter it passes
+    with np.errstate(over="ignore", invalid="ignore"):
+        wild = ~((np.abs(acc) <= MAX_ACC_G * G0_MPS2).all(axis=1) & (np.abs(gyro) <= np.deg2rad(MAX_GYRO_DPS)).all(axis=1))
+    if wild.any() and wild.mean() <= 0.5:  # a few corrupted rows; a whole file off is a unit problem
+        warnings.append(f"{path.name}: skipped {int(wild.sum())} row(s) with values no IMU measures "
+                        f"(beyond {MAX_ACC_G:g} g or {MAX_GYRO_DPS:g} °/s)")
+        t, acc, gyro = t[~wild], acc[~wild], gyro[~wild]
+        if len(t) < 10:
+            raise InputError(path, f"only {len(t)} valid sample row(s)")
 
-    acc, gyro = _check_units(path, acc, gyro, acc_unit, gyro_unit, warnings)
+    with np.errstate(over="ignore", invalid="ignore"):
+        acc, gyro = _check_units(path, acc, gyro, acc_unit, gyro_unit, warnings)
     stream, rep = clean_samples(t, acc, gyro)
     if rep.n_out_of_order:
         warnings.append(f"{path.name}: {rep.n_out_of_order} out-of-order timestamp(s); rows re-sorted")
@@ -112,6 +122,26 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     if len(stream) < 10:
         raise InputError(path, "fewer than 10 distinct samples after removing duplicates")
     return stream, warnings
+
+
+def _inside(meta_path: Path, folder: Path, fname, role_name: str) -> Path:
+    """A session reads only regular files inside its own folder: not a path out of it (../, an
+    absolute path, a symlink pointing away), and not a device or a pipe (that never ends)."""
+    if not isinstance(fname, str) or not fname:
+        raise InputError(meta_path, f"sensors.{role_name} must name a CSV file in the session folder")
+    p = (folder / fname).resolve()
+    if not p.is_relative_to(folder):
+        raise InputError(meta_path, f"sensors.{role_name} names a file outside the session folder; "
+                                    "a session reads only its own files")
+    if not p.exists():
+        raise InputError(p, "file not found")
+    if not p.is_file():
+        raise InputError(meta_path, f"sensors.{role_name}: {fname} is not a regular file")
+    return p
+
+
+MAX_ACC_G = 64.0  # consumer IMUs measure up to +-16 g (a few +-32 g)
+MAX_GYRO_DPS = 10_000.0  # ... and up to +-2000 deg/s (a few +-4000)
 
 
 def _check_units(path: Path, acc, gyro, acc_unit: str, gyro_unit: str, warnings: list[str]):
@@ -153,12 +183,18 @@ def load_session(path: str | Path) -> Session:
     sensors = meta.get("sensors")
     if not isinstance(sensors, dict) or not sensors:
         raise InputError(meta_path, "'sensors' must map roles (bar, lumbar_upper, lumbar_lower) to CSV files")
+    try:
+        parse_loads_kg(meta.get("loads_kg"))
+    except ValueError as exc:
+        raise InputError(meta_path, str(exc)) from None
     roles: dict[Role, Path] = {}
+    folder = meta_path.parent.resolve()
     for role_name, fname in sensors.items():
         try:
-            roles[Role(role_name)] = meta_path.parent / str(fname)
+            role = Role(role_name)
         except ValueError:
             raise InputError(meta_path, f"unknown sensor role {role_name!r} (use bar, lumbar_upper, lumbar_lower)") from None
+        roles[role] = _inside(meta_path, folder, fname, role_name)
     # the CSV parser releases the GIL: read the files side by side
     with ThreadPoolExecutor(max_workers=min(len(roles), os.cpu_count() or 1)) as pool:
         loaded = list(pool.map(read_imu_csv, roles.values()))

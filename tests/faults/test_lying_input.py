@@ -1,0 +1,110 @@
+"""Well-formed input that lies (issue 13): each case goes through the command a user runs and must
+end in one clear line and exit 2, or a recovery with a named warning; never a traceback, an
+"internal error", a hang or a silent wrong number."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from barback.cli import DEMO_RECORDING
+
+
+def _run(*args, timeout=120):
+    p = subprocess.run([sys.executable, "-m", "barback.cli", *map(str, args)], capture_output=True, text=True,
+                       timeout=timeout)  # a hang fails the test here
+    assert "Traceback" not in p.stderr and "internal error" not in p.stderr, p.stderr
+    return p
+
+
+def _refused(p, *words):
+    errors = [x for x in p.stderr.splitlines() if "error:" in x]
+    assert p.returncode == 2 and len(errors) == 1, p.stderr
+    for w in words:
+        assert w in errors[0], errors[0]
+    return errors[0]
+
+
+def _session(src, dst, **meta_changes):
+    shutil.copytree(src, dst)
+    meta = json.loads((dst / "session.json").read_text())
+    meta.update(meta_changes)
+    (dst / "session.json").write_text(json.dumps(meta))
+    return dst
+
+
+@pytest.mark.parametrize("path", ["../../../../etc/passwd", "/etc/passwd", "/dev/zero"])
+def test_a_session_reads_only_its_own_folder(sim_deadlift_dir, tmp_path, path):
+    d = _session(sim_deadlift_dir, tmp_path / "s", sensors={"bar": path})
+    err = _refused(_run("analyze", d), "outside the session folder")
+    assert "root:" not in err  # nothing of the file is echoed
+
+
+def test_a_symlink_out_of_the_folder_is_refused(sim_deadlift_dir, tmp_path):
+    outside = tmp_path / "elsewhere.csv"
+    shutil.copy(sim_deadlift_dir / "bar.csv", outside)
+    d = _session(sim_deadlift_dir, tmp_path / "s")
+    (d / "bar.csv").unlink()
+    (d / "bar.csv").symlink_to(outside)
+    _refused(_run("analyze", d), "outside the session folder")
+
+
+def test_a_named_pipe_does_not_hang(sim_deadlift_dir, tmp_path):
+    d = _session(sim_deadlift_dir, tmp_path / "s")
+    (d / "bar.csv").unlink()
+    os.mkfifo(d / "bar.csv")
+    _refused(_run("analyze", d, timeout=60), "not a regular file")
+
+
+@pytest.mark.parametrize("loads", [{"x": "heavy"}, [1, 2], {"1": -5}, {"0": 100}])
+def test_bad_loads_are_refused(sim_deadlift_dir, tmp_path, loads):
+    d = _session(sim_deadlift_dir, tmp_path / "s", loads_kg=loads)
+    _refused(_run("analyze", d), "loads_kg")
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("rate_hz", 0, "rate_hz"), ("rate_hz", "fast", "rate_hz"), ("loads_kg", {"x": "heavy"}, "loads_kg"),
+    ("loads_kg", [1, 2], "loads_kg"),
+])
+def test_bad_recording_metadata_is_refused(tmp_path, field, value, words):
+    d = tmp_path / "rec"
+    shutil.copytree(DEMO_RECORDING, d)
+    meta = json.loads((d / "recording.json").read_text())
+    if field == "rate_hz":
+        meta["sensors"][0]["rate_hz"] = value
+    else:
+        meta[field] = value
+    (d / "recording.json").write_text(json.dumps(meta))
+    _refused(_run("analyze", d), words)
+
+
+def test_timestamps_that_never_advance_are_refused(sim_deadlift_dir, tmp_path):
+    d = _session(sim_deadlift_dir, tmp_path / "s")
+    df = pd.read_csv(d / "bar.csv")
+    df["time_s"] = 1.0
+    df.to_csv(d / "bar.csv", index=False)
+    _refused(_run("analyze", d), "time does not advance", "bar")
+
+
+def test_a_wild_value_is_skipped_with_a_warning(sim_deadlift_dir, tmp_path):
+    d = _session(sim_deadlift_dir, tmp_path / "s")
+    df = pd.read_csv(d / "bar.csv")
+    df.loc[len(df) // 3, "acc_x_g"] = 1e200
+    df.to_csv(d / "bar.csv", index=False)
+    p = _run("analyze", d, "--json", tmp_path / "o.json", "--quiet")
+    assert p.returncode == 0 and "values no IMU measures" in p.stderr
+    good = _run("analyze", sim_deadlift_dir, "--json", tmp_path / "g.json", "--quiet")
+    assert good.returncode == 0
+    reps = len(json.loads((tmp_path / "o.json").read_text())["reps"])
+    assert reps == len(json.loads((tmp_path / "g.json").read_text())["reps"]) > 0
+
+
+@pytest.mark.parametrize("args", [["simulate", "x", "--rate", "0"], ["simulate", "x", "--reps", "-2"],
+                                  ["replay", DEMO_RECORDING, "--speed", "abc"], ["replay", DEMO_RECORDING, "--speed", "0"]])
+def test_impossible_options_are_usage_errors(args):
+    p = _run(*args)
+    assert p.returncode == 2 and "error: argument" in p.stderr
