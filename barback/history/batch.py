@@ -128,8 +128,10 @@ def run_batch(root: str | Path, store: Store, workers: int = 1, scheduler: str |
         if "error" in res:
             report.failed.append((res["path"], res["error"]))
         else:
-            store.add_session(h, res["path"], who, date, res["result"])
-            report.stored.append(res["path"])
+            if store.add_session(h, res["path"], who, date, res["result"]) is None:
+                report.skipped.append(res["path"])  # stored meanwhile (another batch, or a copy)
+            else:
+                report.stored.append(res["path"])
         if on_progress:
             on_progress(len(report.stored) + len(report.failed), total, res["path"])
 

@@ -136,9 +136,10 @@ class Store:
             return int(row[0])
         if not create:
             raise StoreError(self.path, f"unknown athlete {name!r} (known: {', '.join(self.athletes()) or 'none'})")
-        with self.transaction() as db:
-            cur = db.execute("INSERT INTO athletes (name, created_unix) VALUES (?, ?)", (name, time.time()))
-            return int(cur.lastrowid)
+        with self.transaction() as db:  # another process may add the same athlete at the same time
+            db.execute("INSERT INTO athletes (name, created_unix) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+                       (name, time.time()))
+            return int(db.execute("SELECT id FROM athletes WHERE name = ?", (name,)).fetchone()[0])
 
     def athletes(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM athletes ORDER BY name")]
@@ -172,15 +173,19 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
 
-    def add_session(self, content_hash: str, path: str, athlete: str | None, date: str, result: dict) -> int:
-        """Store one analysed session with its sets and reps, atomically."""
+    def add_session(self, content_hash: str, path: str, athlete: str | None, date: str, result: dict) -> int | None:
+        """Store one analysed session with its sets and reps, atomically. None when a session with
+        the same content is stored already (by this run or by another batch at the same time)."""
         aid = self.athlete_id(athlete, create=True) if athlete else None
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO sessions (content_hash, athlete_id, path, exercise, date, analysed_unix, n_reps, "
-                "thresholds_version, result_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "thresholds_version, result_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(content_hash) DO NOTHING",
                 (content_hash, aid, path, result["exercise"], date, time.time(), len(result["reps"]),
                  result.get("thresholds_version"), json.dumps(result)))
+            if cur.rowcount == 0:
+                return None
             sid = int(cur.lastrowid)
             db.executemany("INSERT INTO sets VALUES (?, ?, ?, ?, ?, ?)",
                            [(sid, s["set"], s.get("load_kg"), s["n_reps"], s["best_mean_velocity_mps"],

@@ -6,6 +6,7 @@ recover from is fixed and reported as a warning string (never silently).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +74,8 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     try:
         # read every column as it comes (the C parser's fastest path, half the time of a column
         # filter with forced types), then insist that the wanted ones parsed as numbers
-        df = pd.read_csv(path, engine="c", sep=sep, encoding="utf-8-sig")
+        # quotes are not CSV syntax here: one stray " must not swallow the rows up to the next one
+        df = pd.read_csv(path, engine="c", sep=sep, encoding="utf-8-sig", quoting=csv.QUOTE_NONE)
         df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
         df = df[cols]
         if not all(pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt) for dt in df.dtypes):
@@ -81,7 +83,7 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     except (ValueError, KeyError, pd.errors.ParserError):
         # junk rows: read as text, coerce, and drop what is not a number
         df = pd.read_csv(path, usecols=lambda c: c.strip().lstrip("\ufeff") in cols, dtype=str, engine="python",
-                         on_bad_lines="skip", sep=sep, encoding="utf-8-sig")
+                         on_bad_lines="skip", sep=sep, encoding="utf-8-sig", quoting=csv.QUOTE_NONE)
         df = df.apply(pd.to_numeric, errors="coerce")
     df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
     df = df[cols]
@@ -92,7 +94,7 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
         arr = arr[~bad]
     if len(arr) < 10:
         raise InputError(path, f"only {len(arr)} valid sample row(s)")
-    t = arr[:, 0] * _TIME_UNITS[tcol]
+    t = _check_time_unit(path, arr[:, 0] * _TIME_UNITS[tcol], tcol, warnings)
     acc = arr[:, 1:4] * _ACC_UNITS[acc_unit]
     gyro = arr[:, 4:7] * _GYRO_UNITS[gyro_unit]
     # a value no IMU measures (a corrupted field, 1e200) would poison every filter it passes
@@ -142,6 +144,22 @@ def _inside(meta_path: Path, folder: Path, fname, role_name: str) -> Path:
 
 MAX_ACC_G = 64.0  # consumer IMUs measure up to +-16 g (a few +-32 g)
 MAX_GYRO_DPS = 10_000.0  # ... and up to +-2000 deg/s (a few +-4000)
+
+
+def _check_time_unit(path: Path, t: np.ndarray, tcol: str, warnings: list[str]) -> np.ndarray:
+    """Catch times written in another unit than the header says: an IMU samples at 5 to 2000 Hz,
+    so a median interval of seconds is milliseconds under a time_s header (and the other way)."""
+    dt = np.diff(np.sort(t))
+    dt = dt[dt > 0]
+    if len(dt) < 10:
+        return t
+    step = float(np.median(dt))
+    for factor, unit in ((1e-3, "milliseconds"), (1e3, "seconds")):
+        if not (1 / 2000 <= step <= 1 / 5) and 1 / 2000 <= step * factor <= 1 / 5:
+            warnings.append(f"{path.name}: times look like {unit} under a {tcol} header (median step "
+                            f"{step:g} s, {1 / step:.3g} Hz); converted")
+            return t * factor
+    return t
 
 
 def _check_units(path: Path, acc, gyro, acc_unit: str, gyro_unit: str, warnings: list[str]):
@@ -195,6 +213,9 @@ def load_session(path: str | Path) -> Session:
         except ValueError:
             raise InputError(meta_path, f"unknown sensor role {role_name!r} (use bar, lumbar_upper, lumbar_lower)") from None
         roles[role] = _inside(meta_path, folder, fname, role_name)
+    same = [r.value for r in roles if list(roles.values()).count(roles[r]) > 1]
+    if same:
+        raise InputError(meta_path, f"sensors {', '.join(same)} name the same file: each sensor needs its own")
     # the CSV parser releases the GIL: read the files side by side
     with ThreadPoolExecutor(max_workers=min(len(roles), os.cpu_count() or 1)) as pool:
         loaded = list(pool.map(read_imu_csv, roles.values()))

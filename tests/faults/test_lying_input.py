@@ -108,3 +108,46 @@ def test_a_wild_value_is_skipped_with_a_warning(sim_deadlift_dir, tmp_path):
 def test_impossible_options_are_usage_errors(args):
     p = _run(*args)
     assert p.returncode == 2 and "error: argument" in p.stderr
+
+
+def _reps(p_json):
+    return json.loads(p_json.read_text())["reps"]
+
+
+def test_milliseconds_under_a_seconds_header_are_converted(sim_deadlift_dir, tmp_path):
+    """Issue 13 item 9: ms under time_s gave flexion 205 deg and a 5372 cm drift, silently."""
+    d = _session(sim_deadlift_dir, tmp_path / "s")
+    for name in ("bar.csv", "lumbar_upper.csv", "lumbar_lower.csv"):
+        df = pd.read_csv(d / name)
+        df["time_s"] *= 1000.0
+        df.to_csv(d / name, index=False)
+    p = _run("analyze", d, "--json", tmp_path / "o.json", "--quiet")
+    assert p.returncode == 0 and "look like milliseconds under a time_s header" in p.stderr
+    _run("analyze", sim_deadlift_dir, "--json", tmp_path / "g.json", "--quiet")
+    got, good = _reps(tmp_path / "o.json"), _reps(tmp_path / "g.json")
+    assert len(got) == len(good) > 0
+    assert [r["peak_lumbar_flexion_deg"] for r in got] == pytest.approx([r["peak_lumbar_flexion_deg"] for r in good], abs=0.5)
+
+
+def test_a_stray_quote_costs_one_row_not_seconds(sim_deadlift_dir, tmp_path):
+    """One stray " swallowed 21.9 s of rows, reported only as a gap."""
+    d = _session(sim_deadlift_dir, tmp_path / "s")
+    lines = (d / "bar.csv").read_text().splitlines()
+    k = len(lines) // 2
+    lines[k] = lines[k].replace(",", ',"', 1)
+    (d / "bar.csv").write_text("\n".join(lines) + "\n")
+    p = _run("analyze", d, "--json", tmp_path / "o.json", "--quiet")
+    assert p.returncode == 0 and "skipped 1 unreadable or incomplete row(s)" in p.stderr
+    good = _run("analyze", sim_deadlift_dir, "--json", tmp_path / "g.json", "--quiet")
+
+    def bar_gaps(stderr):
+        return [x for x in stderr.splitlines() if x.startswith("barback: warning: bar:") and "gap" in x]
+
+    assert bar_gaps(p.stderr) == bar_gaps(good.stderr)  # no new gap: only the one row is lost
+
+
+def test_one_file_for_every_role_is_refused(sim_deadlift_dir, tmp_path):
+    """Every role pointing at one file gave flexion 0.0."""
+    d = _session(sim_deadlift_dir, tmp_path / "s", sensors={"bar": "bar.csv", "lumbar_upper": "bar.csv",
+                                                            "lumbar_lower": "./bar.csv"})
+    _refused(_run("analyze", d), "name the same file")

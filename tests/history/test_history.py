@@ -233,3 +233,19 @@ def test_guided_calibration_over_emulated_sensors(tmp_path):
     a = Store(db).athlete("Bo")
     assert 45.0 < a["max_flexion_deg"] < 65.0  # the emulated routine bends to 55° of lumbar flexion
     assert (tmp_path / "routine" / "stream.bbr").exists()
+
+
+def test_two_batches_at_once_store_each_session_once(archive, tmp_path):
+    """Issue 13 item 7: the second of two batches on one database ended with "UNIQUE constraint
+    failed". Both now finish; every session is stored once; nothing is counted as failed."""
+    db = tmp_path / "h.sqlite"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    cmd = [sys.executable, "-m", "barback.cli", "batch", str(archive), "--db", str(db), "--workers", "1"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert "failed 0" in out and "Traceback" not in err
+    store = Store(db)
+    hashes = [r[0] for r in store.db.execute("SELECT content_hash FROM sessions")]
+    assert len(hashes) == len(set(hashes)) == len(LOADS)
