@@ -94,9 +94,19 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
             self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.executescript(SCHEMA)
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            # two processes opening a new database at once: switching it to WAL and creating the
+            # schema take a lock that SQLite's busy timeout does not wait for; wait here instead
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    self.db.execute("PRAGMA journal_mode = WAL")
+                    self.db.executescript(SCHEMA)
+                    self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
         except sqlite3.DatabaseError as exc:
             raise self._error(exc) from None
         except OSError as exc:

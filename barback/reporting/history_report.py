@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 
 import numpy as np
 
 from barback.history.trends import CAUTION
-from barback.reporting.report import CSS, Figure, _mpl
+from barback.reporting.report import Figure, _mpl, figure_html, page
 
 
 def _figs(h: dict) -> list[Figure]:
@@ -63,9 +62,7 @@ def _figs(h: dict) -> list[Figure]:
 def render_history_html(h: dict) -> str:
     e = html.escape
     figs = _figs(h)
-    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-           f"content='width=device-width, initial-scale=1'><title>barback history</title><style>{CSS}</style></head><body>",
-           "<h1>barback training history</h1>", "<h2>Sessions</h2><table><tr><th>date</th><th class='l'>athlete</th>"
+    out = ["<h1>barback training history</h1>", "<h2>Sessions</h2><table><tr><th>date</th><th class='l'>athlete</th>"
            "<th class='l'>exercise</th><th>reps</th><th>best MV (m/s)</th><th>lumbar flexion (°)</th><th>flags/rep</th></tr>"]
     for s in h["sessions"]:
         fl = "–" if s["mean_peak_lumbar_flexion_deg"] is None else f"{s['mean_peak_lumbar_flexion_deg']:.1f}"
@@ -74,11 +71,7 @@ def render_history_html(h: dict) -> str:
                    f"<td>{s['n_reps']}</td><td>{mv}</td><td>{fl}</td><td>{s['flags_per_rep']:.2f}</td></tr>")
     out.append("</table><h2>Trends</h2>")
     for f in figs:
-        out.append(f"<h3>{e(f.title)}</h3>")
-        if f.png:
-            out.append(f"<img id='fig-{f.name}' alt='{e(f.title)}' src='data:image/png;base64,{base64.b64encode(f.png).decode()}'>")
-        else:
-            out.append(f"<p class='note'>{e(f.note)}</p>")
+        out.append(figure_html(f))
         f.close()
     pain = h["pain"]
     out.append("<h2>Pain journal and what the sensors saw</h2>")
@@ -87,8 +80,7 @@ def render_history_html(h: dict) -> str:
         out.append(f"<p class='note'>{e(pain['note'])}</p>")
     for p in pain["patterns"]:
         out.append(f"<div class='warn'>{e(p)}</div>")
-    out.append(f"<p class='note'>{e(CAUTION)}</p></body></html>")
-    return "\n".join(out)
+    return page("barback history", out, CAUTION)
 
 
 def write_history_report(h: dict, path) -> Path:

@@ -198,14 +198,30 @@ img{max-width:100%;height:auto}
 """
 
 
+def page(title: str, body: list[str], note: str) -> str:
+    """The one page shell of barback's HTML reports (session and history): head, style, the
+    body's parts, and a closing note."""
+    e = html.escape
+    head = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{e(title)}</title><style>{CSS}</style></head><body>")
+    return "\n".join([head, *body, f"<p class='note'>{e(note)}</p></body></html>"])
+
+
+def figure_html(fg: Figure) -> str:
+    """A figure as an embedded PNG, or the note that says why it is not drawn."""
+    e = html.escape
+    if fg.png:
+        b64 = base64.b64encode(fg.png).decode()
+        return f"<h3>{e(fg.title)}</h3>\n<img id='fig-{fg.name}' alt='{e(fg.title)}' src='data:image/png;base64,{b64}'>"
+    return f"<h3>{e(fg.title)}</h3>\n<p class='note' id='note-{fg.name}'>{e(fg.note)}</p>"
+
+
 def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[Figure] | None = None) -> str:
     th = th or load_thresholds()
     figs = figs if figs is not None else build_figures(result, th)
     e = html.escape
-    out = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-           f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-           f"<title>barback report – {e(result.exercise)}</title><style>{CSS}</style></head><body>"]
-    out.append(f"<h1>barback session report: {e(result.exercise.replace('_', ' '))}</h1>")
+    out = [f"<h1>barback session report: {e(result.exercise.replace('_', ' '))}</h1>"]
     counts = result.flag_counts
     out.append("<h2>Summary</h2><table class='summary'>")
     out.append(f"<tr><th class='l'>source</th><td>{e(result.source)}</td></tr>")
@@ -231,13 +247,7 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
         out.append("<h2>Data quality</h2>")
         out += [f"<div class='warn'>{e(w)}</div>" for w in result.warnings]
     out.append("<h2>Figures</h2>")
-    for fg in figs:
-        out.append(f"<h3>{e(fg.title)}</h3>")
-        if fg.png:
-            b64 = base64.b64encode(fg.png).decode()
-            out.append(f"<img id='fig-{fg.name}' alt='{e(fg.title)}' src='data:image/png;base64,{b64}'>")
-        else:
-            out.append(f"<p class='note' id='note-{fg.name}'>{e(fg.note)}</p>")
+    out += [figure_html(fg) for fg in figs]
     out.append("<h2>Every rep</h2><table><tr><th>set</th><th>rep</th><th>MV (m/s)</th><th>PV (m/s)</th>"
                "<th>ROM (m)</th><th>VL (%)</th><th>lumbar flexion (°)</th><th>trunk incl. (°)</th>"
                "<th>bar drift (cm)</th><th class='l'>quality</th><th class='l'>flags</th></tr>")
@@ -253,8 +263,8 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
                    f"<td>{_fmt(r.peak_velocity_mps)}</td><td>{_fmt(r.rom_m)}</td><td>{_fmt(r.velocity_loss_pct, 0)}</td>"
                    f"<td>{_fmt(r.peak_lumbar_flexion_deg, 1)}</td><td>{_fmt(r.peak_trunk_inclination_deg, 1)}</td>"
                    f"<td>{_fmt(drift, 1)}</td><td class='l quality'>{quality}</td><td class='l'>{flags}</td></tr>")
-    out.append("</table><p class='note'>Made by barback. Flags are coaching aids, not a diagnosis.</p></body></html>")
-    return "\n".join(out)
+    out.append("</table>")
+    return page(f"barback report – {result.exercise}", out, "Made by barback. Flags are coaching aids, not a diagnosis.")
 
 
 def write_report(result: SessionResult, path: str | Path, th: Thresholds | None = None,
