@@ -72,6 +72,11 @@ class Ingest:
             if st.malformed or st.resync_bytes:
                 warnings.append(f"{buf.role}: skipped {st.malformed} malformed packet(s), "
                                 f"{st.resync_bytes} stray byte(s)")
+            if st.duplicates:
+                warnings.append(f"{buf.role}: skipped {st.duplicates} repeated packet(s)")
+            if st.unpaired:
+                warnings.append(f"{buf.role}: dropped {st.unpaired} sample(s) of one sensor that the other "
+                                "(accelerometer or gyroscope) sent nothing to pair with")
             if not parts[0]:
                 warnings.append(f"{buf.role}: no samples recorded")
                 continue

@@ -12,7 +12,7 @@ import numpy as np
 
 from barback.analysis.units import G0_MPS2
 from barback.firmware_spec import load_profile, struct_format
-from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
+from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock, SensorClock
 
 KIND = "barback_diy"
 P = load_profile()
@@ -87,6 +87,7 @@ class Decoder:
     def __init__(self, rate_hz: float = 100.0) -> None:
         self.rate_hz = rate_hz
         self.stats = DecodeStats()
+        self._clock = SensorClock()
         self._last: tuple[int, int] | None = None  # (unwrapped counter after the packet, unwrapped ts)
         self._cwrap = 0
         self._twrap = 0
@@ -113,12 +114,18 @@ class Decoder:
                 return None
             if cu > last_c:
                 self.lost_samples += cu - last_c
-            tu = ts + self._twrap
+            twrap = self._twrap
+            tu = ts + twrap
             if tu < last_t - 2**31:
-                self._twrap += 2**32
+                twrap += 2**32
                 tu += 2**32
         else:
-            cu, tu = c, ts
+            cu, tu, twrap = c, ts, self._twrap
+        if self._clock.jumps_ahead(tu * 1e-6, host_time_ns * 1e-9):
+            self.stats.error(f"timestamp {ts} us leaps ahead of the host's clock: a glitch, packet dropped")
+            return None
+        self._clock.accept(tu * 1e-6, host_time_ns * 1e-9)
+        self._twrap = twrap
         self._last = (cu + n, tu + int(round(n * 1e6 / self.rate_hz)))
         t = (tu + np.arange(n) * 1e6 / self.rate_hz) * 1e-6
         self.stats.packets += 1

@@ -38,12 +38,33 @@ class DecodeStats:
     malformed: int = 0
     duplicates: int = 0
     resync_bytes: int = 0
+    unpaired: int = 0  # samples of one sensor dropped because the other (ACC or GYRO) sent none to pair
     errors: list[str] = field(default_factory=list)
 
     def error(self, msg: str) -> None:
         self.malformed += 1
         if len(self.errors) < 20:
             self.errors.append(msg)
+
+
+@dataclass
+class SensorClock:
+    """A sensor's stamps against the host's arrival times. A stamp that leaps further ahead of the
+    last accepted one than the host's clock moved (plus `slack_s` for queued notifications) is a
+    glitch (a flipped bit, a bad counter): it must not become the reference that every later,
+    honest stamp would then fall behind (and be dropped as a repeat) or wrap around."""
+
+    slack_s: float = 5.0
+    last_sensor_s: float | None = None
+    last_host_s: float = 0.0
+
+    def jumps_ahead(self, sensor_s: float, host_s: float) -> bool:
+        if self.last_sensor_s is None:
+            return False
+        return sensor_s - self.last_sensor_s > max(host_s - self.last_host_s, 0.0) + self.slack_s
+
+    def accept(self, sensor_s: float, host_s: float) -> None:
+        self.last_sensor_s, self.last_host_s = sensor_s, host_s
 
 
 class DecodeError(ValueError):

@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 
-from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
+from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock, SensorClock
 
 KIND = "movesense"
 SERVICE_UUID = "34802252-7185-4d5d-b431-630e7050e8f0"
@@ -68,6 +68,7 @@ class Decoder:
         self.stats = DecodeStats()
         self._last_ts_ms: int | None = None
         self._wraps = 0
+        self._clock = SensorClock()
         self.command_results: list[tuple[int, int]] = []
 
     def feed(self, host_time_ns: int, payload: bytes, channel: int = 0) -> SampleBlock | None:
@@ -80,14 +81,19 @@ class Decoder:
         except DecodeError as exc:
             self.stats.error(str(exc))
             return None
+        wraps = self._wraps
         if self._last_ts_ms is not None:
             if ts < self._last_ts_ms and self._last_ts_ms - ts > 2**31:
-                self._wraps += 1  # uint32 ms counter wrapped (every 49.7 days)
+                wraps += 1  # uint32 ms counter wrapped (every 49.7 days)
             elif ts <= self._last_ts_ms:
                 self.stats.duplicates += 1
                 return None
-        self._last_ts_ms = ts
-        t0 = (ts + self._wraps * 2**32) * 1e-3
+        t0 = (ts + wraps * 2**32) * 1e-3
+        if self._clock.jumps_ahead(t0, host_time_ns * 1e-9):
+            self.stats.error(f"timestamp {ts} ms leaps ahead of the host's clock: a glitch, packet dropped")
+            return None
+        self._clock.accept(t0, host_time_ns * 1e-9)
+        self._wraps, self._last_ts_ms = wraps, ts
         t = t0 + np.arange(len(acc)) / self.rate_hz
         self.stats.packets += 1
         self.stats.samples += len(acc)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barback.analysis.units import G0_MPS2
-from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock
+from barback.sensor.decoders.base import DecodeError, DecodeStats, SampleBlock, SensorClock
 
 KIND = "polar_pmd"
 SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
@@ -140,6 +140,8 @@ class _Stream:
     last_ts: int | None = None
     t: list = field(default_factory=list)
     v: list = field(default_factory=list)
+    pending: int = 0  # samples in t/v not yet paired
+    clock: SensorClock = field(default_factory=SensorClock)
 
 
 def decode_data_frame(frame: bytes, factor: float = 1.0, resolution: int = 16) -> tuple[int, int, np.ndarray]:
@@ -217,9 +219,13 @@ class Decoder:
             return None
         st = self.streams[mtype]
         n = len(vals)
+        if st.clock.jumps_ahead(ts * 1e-9, host_time_ns * 1e-9):
+            self.stats.error(f"timestamp {ts} ns leaps ahead of the host's clock: a glitch, frame dropped")
+            return None
         if st.last_ts is not None and ts <= st.last_ts:
             self.stats.duplicates += 1
             return None
+        st.clock.accept(ts * 1e-9, host_time_ns * 1e-9)
         expected = n * 1e9 / st.rate_hz
         if st.last_ts is not None and 0.5 * expected <= ts - st.last_ts <= 1.5 * expected:
             step = (ts - st.last_ts) / n  # back-fill between the previous frame and this one
@@ -230,19 +236,29 @@ class Decoder:
         self.stats.packets += 1
         st.t.append(t)
         st.v.append(vals)
+        st.pending += n
         return self._merge(host_time_ns)
+
+    # a stream may run this far ahead of the other (one stopped, or lost frames) before its
+    # oldest samples are dropped unpaired, and counted: memory and time stay bounded
+    MAX_UNPAIRED_S = 5.0
 
     def _merge(self, host_time_ns: int) -> SampleBlock | None:
         """Pair ACC and GYRO samples in order (same rate, same clock)."""
         a, g = self.streams[ACC], self.streams[GYRO]
-        if not a.v or not g.v:
+        n = min(a.pending, g.pending)
+        if n == 0:
+            for st in (a, g):  # the other stream sends nothing: keep a bounded backlog
+                limit = int(self.MAX_UNPAIRED_S * st.rate_hz)
+                if st.pending > 2 * limit:
+                    tt, vv = np.concatenate(st.t), np.vstack(st.v)
+                    drop = st.pending - limit
+                    st.t, st.v, st.pending = [tt[drop:]], [vv[drop:]], limit
+                    self.stats.unpaired += drop
             return None
         ta, va = np.concatenate(a.t), np.vstack(a.v)
         tg, vg = np.concatenate(g.t), np.vstack(g.v)
-        n = min(len(ta), len(tg))
-        if n == 0:
-            return None
-        a.t, a.v = [ta[n:]], [va[n:]]
-        g.t, g.v = [tg[n:]], [vg[n:]]
+        a.t, a.v, a.pending = [ta[n:]], [va[n:]], a.pending - n
+        g.t, g.v, g.pending = [tg[n:]], [vg[n:]], g.pending - n
         self.stats.samples += n
         return SampleBlock(ta[:n], va[:n], vg[:n], host_timed=False)

@@ -114,3 +114,76 @@ def test_lost_pmd_frame_leaves_a_gap_instead_of_stretching_samples():
     d = np.diff(acc_t)
     assert np.allclose(d[d < 0.05], 0.01)  # samples stay 10 ms apart
     assert d.max() == pytest.approx(0.11)  # and the lost frame is a gap
+
+
+def test_a_gyroscope_that_stops_keeps_the_backlog_bounded_and_counts_drops():
+    """Issue 13 item 10: when the GYRO stream stops, every ACC frame re-joined the whole unpaired
+    backlog (48.5 s instead of 2.3 s to analyse). The backlog is now bounded at 5 s of samples and
+    what falls out is counted; every paired sample is still delivered."""
+    rate = 100
+    dec = pmd.Decoder(rate_hz=rate)
+    z = np.zeros((10, 3), int)
+    period = 1_000_000_000 // rate
+    paired = 0
+    most_pending = 0
+    for k in range(1, 6001):  # 10 s with both streams, then 590 s of ACC alone
+        ts = k * 10 * period
+        for mtype in (pmd.ACC, pmd.GYRO) if k <= 100 else (pmd.ACC,):
+            block = dec.feed(0, pmd.data_frame(mtype, ts, 0x80, pmd.encode_delta_frame(z)))
+            if block is not None:
+                paired += len(block.t_s)
+        most_pending = max(most_pending, dec.streams[pmd.ACC].pending)
+    assert paired == 100 * 10
+    assert most_pending <= 2 * pmd.Decoder.MAX_UNPAIRED_S * rate + 10
+    acc = dec.streams[pmd.ACC]
+    assert dec.stats.unpaired + acc.pending == (6000 - 100) * 10  # every ACC sample kept or counted
+    assert sum(len(t) for t in acc.t) == acc.pending
+
+
+def _polar_frames(dec, n_frames, glitch_at=None, rate=100):
+    z = np.zeros((10, 3), int)
+    period = 1_000_000_000 // rate
+    kept = 0
+    for k in range(1, n_frames + 1):
+        ts = k * 10 * period
+        host = 5_000_000_000 + ts  # arrivals on the host clock, as a recording has them
+        if k == glitch_at:
+            ts += 11 * 86400 * 10**9  # one frame stamped 11.6 days ahead
+        for mtype in (pmd.ACC, pmd.GYRO):
+            block = dec.feed(host, pmd.data_frame(mtype, ts, 0x80, pmd.encode_delta_frame(z)))
+            kept += 0 if block is None else len(block.t_s)
+    return kept
+
+
+def test_one_glitched_polar_stamp_costs_one_frame():
+    """Issue 13 item 3: one frame stamped far ahead became the reference, and every later frame was
+    dropped as a repeat (1,010 of 10,000 samples kept). Now the glitch alone is dropped, counted."""
+    dec = pmd.Decoder(rate_hz=100)
+    kept = _polar_frames(dec, 1000, glitch_at=100)
+    assert kept == 10_000 - 10 and dec.stats.malformed == 2  # the ACC and the GYRO frame of the glitch
+
+
+def test_one_glitched_movesense_stamp_does_not_shift_the_rest():
+    """A packet stamped 0xFFFFFF00 made the next ones look wrapped: 49.7 days added to all."""
+    dec = ms.Decoder(rate_hz=52)
+    acc, gyro = np.tile([0.0, 0.0, 9.8], (4, 1)), np.zeros((4, 3))
+    times = []
+    for k in range(200):
+        ts = 1000 + k * 77  # ms
+        stamp = 0xFFFFFF00 if k == 50 else ts
+        b = dec.feed(2_000_000_000 + ts * 1_000_000, ms.encode_imu6(99, stamp, acc, gyro))
+        if b is not None:
+            times.append(float(b.t_s[0]))
+    assert len(times) == 199 and max(times) < 100.0 and dec.stats.malformed == 1
+
+
+def test_a_genuine_movesense_wrap_is_still_unwrapped():
+    dec = ms.Decoder(rate_hz=52)
+    acc, gyro = np.tile([0.0, 0.0, 9.8], (4, 1)), np.zeros((4, 3))
+    start = 2**32 - 500  # ms: the counter wraps after 49.7 days of uptime
+    times = []
+    for k in range(20):
+        ts = (start + k * 77) % 2**32
+        b = dec.feed(10**9 + k * 77 * 10**6, ms.encode_imu6(99, ts, acc, gyro))
+        times.append(float(b.t_s[0]))
+    assert np.allclose(np.diff(times), 0.077)
