@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
@@ -23,7 +24,7 @@ from bleak.backends.scanner import AdvertisementData
 
 from barback.sensor.devices import DRIVERS, Driver, SetupError, kind_from_advertisement
 from barback.sensor.ingest import Ingest
-from barback.sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
+from barback.sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo, fresh_folder
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class Capture:
                  reconnect_delay_s: float = 0.5, flush_interval_s: float = 0.5) -> None:
         self.targets = targets
         self.exercise = exercise
-        self.out_dir = out_dir
+        self.requested_dir = Path(out_dir)
+        self.out_dir = fresh_folder(out_dir)  # never into a folder that holds a recording already
         self.rate_hz = rate_hz
         self.backend = backend
         self.scanner_backend = scanner_backend

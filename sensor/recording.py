@@ -106,12 +106,33 @@ def encode_record(rec: Record) -> bytes:
     return body + CRC.pack(zlib.crc32(body[1:]))
 
 
+def holds_recording(folder: str | Path) -> bool:
+    folder = Path(folder)
+    return (folder / META_FILE).exists() or (folder / STREAM_FILE).exists() or (folder / STREAM_FILE).is_symlink()
+
+
+def fresh_folder(folder: str | Path) -> Path:
+    """`folder`, or where it already holds a recording, the first free `folder-2`, `folder-3`, ...
+    beside it: a capture never mixes two sessions (two clocks, two sensor sets) in one stream."""
+    folder = Path(folder)
+    if not holds_recording(folder):
+        return folder
+    k = 2
+    while holds_recording(folder.with_name(f"{folder.name}-{k}")):
+        k += 1
+    return folder.with_name(f"{folder.name}-{k}")
+
+
 class RecordingWriter:
-    """Append-only writer. Use as a context manager; `append` is cheap and never blocks on fsync
-    more often than every `flush_interval_s`."""
+    """Append-only writer of a new recording. Use as a context manager; `append` is cheap and never
+    blocks on fsync more often than every `flush_interval_s`. The folder must not hold a
+    recording already (see `fresh_folder`): the stream is created, never appended to or followed
+    through a symlink."""
 
     def __init__(self, folder: str | Path, meta: RecordingMeta, flush_interval_s: float = 0.5):
         self.folder = Path(folder)
+        if holds_recording(self.folder):
+            raise FileExistsError(f"{self.folder}: already holds a recording; record into a new folder")
         self.folder.mkdir(parents=True, exist_ok=True)
         if not meta.started_unix_ns:
             meta.started_unix_ns = time.time_ns()
@@ -119,10 +140,9 @@ class RecordingWriter:
         tmp.write_text(meta.to_json())
         os.replace(tmp, self.folder / META_FILE)
         path = self.folder / STREAM_FILE
-        new = not path.exists() or path.stat().st_size == 0
-        self._fh = open(path, "ab")
-        if new:
-            self._fh.write(FILE_HEADER.pack(MAGIC, FORMAT_VERSION, 0))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        self._fh = open(fd, "ab")
+        self._fh.write(FILE_HEADER.pack(MAGIC, FORMAT_VERSION, 0))
         self._flush_interval_s = flush_interval_s
         self._last_sync = time.monotonic()
         self.n_records = 0

@@ -105,7 +105,8 @@ def cmd_capture(args) -> int:
             loop.add_signal_handler(sig, stop.set)
         if args.duration:
             loop.call_later(args.duration, stop.set)
-        view.header(f"recording to {args.out}; Ctrl-C to stop")
+        moved = "" if cap.out_dir == cap.requested_dir else f" ({cap.requested_dir} already holds a recording)"
+        view.header(f"recording to {cap.out_dir}{moved}; Ctrl-C to stop")
         try:
             await cap.run(stop)
         except CaptureError as exc:
@@ -113,8 +114,8 @@ def cmd_capture(args) -> int:
         return cap, live
 
     cap, live = run_ble(run)
-    print(f"\nrecorded {sum(s.notifications for s in cap.stats.values())} notifications to {args.out}; "
-          f"{len(live.reps)} reps. Replay: barback replay {args.out}")
+    print(f"\nrecorded {sum(s.notifications for s in cap.stats.values())} notifications to {cap.out_dir}; "
+          f"{len(live.reps)} reps. Replay: barback replay {cap.out_dir}")
     return 0
 
 

@@ -95,7 +95,7 @@ def cmd_athlete(args) -> int:
     return 0
 
 
-def _record_routine(args, out: Path) -> None:
+def _record_routine(args, out: Path) -> Path:
     """Record the guided calibration routine from both lumbar sensors (or emulated ones playing a
     simulated routine) into `out`."""
     import tempfile
@@ -120,8 +120,9 @@ def _record_routine(args, out: Path) -> None:
             await record_guided(cap, STEPS, print)
         except CaptureError as exc:
             raise BleProblem(str(exc)) from None
+        return cap.out_dir
 
-    run_ble(run)
+    return run_ble(run)
 
 
 def cmd_calibrate(args) -> int:
@@ -136,8 +137,7 @@ def cmd_calibrate(args) -> int:
     else:
         if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
             return usage_error("give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)")
-        source = Path(args.out or tempfile.mkdtemp(prefix="barback-calibration-"))
-        _record_routine(args, source)
+        source = _record_routine(args, Path(args.out or tempfile.mkdtemp(prefix="barback-calibration-")))
     cal = calibrate(open_session(source))
     store.set_calibration(args.athlete, cal.to_dict())
     print(f"{args.athlete}: maximal lumbar flexion {cal.max_flexion_deg:.1f}° (standing neutral at "

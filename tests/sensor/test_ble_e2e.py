@@ -270,3 +270,30 @@ def test_full_disk_stops_cleanly_and_keeps_what_was_written(tmp_path, monkeypatc
     monkeypatch.undo()
     s = session_from_recording(tmp_path / "rec")
     assert len(s.streams[Role.BAR]) > 50
+
+
+@pytest.mark.ble
+def test_a_second_capture_into_the_same_folder_starts_a_new_session(tmp_path):
+    """Issue 13 item 4: two captures into one folder overlaid each other (one clock restarted at
+    zero, 2 reps instead of 4, the first sensor set's bytes decoded as the second's). The second
+    now goes to a new folder beside the first, named on screen; the first is untouched."""
+    import hashlib
+
+    out = tmp_path / "today"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+
+    def capture(*roles):
+        args = [a for r in roles for a in (f"--{r}", "x")]
+        return subprocess.run([sys.executable, "-m", "barback.cli", "capture", "--emulate", *args, "--out", str(out),
+                               "--duration", "4", "--no-bell"], capture_output=True, text=True, timeout=180, env=env)
+
+    first = capture("bar", "lumbar-upper")
+    assert first.returncode == 0, first.stderr
+    digest = hashlib.sha256((out / "stream.bbr").read_bytes()).hexdigest()
+    second = capture("bar")  # a different sensor set
+    assert second.returncode == 0, second.stderr
+    said = " ".join(second.stdout.split())  # the live view wraps long lines
+    assert f"recording to {out}-2 ({out} already holds a recording)" in said
+    assert hashlib.sha256((out / "stream.bbr").read_bytes()).hexdigest() == digest
+    a, b = session_from_recording(out), session_from_recording(tmp_path / "today-2")
+    assert set(a.streams) == {Role.BAR, Role.LUMBAR_UPPER} and set(b.streams) == {Role.BAR}
