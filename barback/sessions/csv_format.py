@@ -108,7 +108,7 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
             raise InputError(path, f"only {len(t)} valid sample row(s)")
 
     with np.errstate(over="ignore", invalid="ignore"):
-        acc, gyro = _check_units(path, acc, gyro, acc_unit, gyro_unit, warnings)
+        acc, gyro = _check_units(path, acc, gyro, acc_unit, gyro_unit, warnings, t)
     stream, rep = clean_samples(t, acc, gyro)
     if rep.n_out_of_order:
         warnings.append(f"{path.name}: {rep.n_out_of_order} out-of-order timestamp(s); rows re-sorted")
@@ -162,7 +162,39 @@ def _check_time_unit(path: Path, t: np.ndarray, tcol: str, warnings: list[str]) 
     return t
 
 
-def _check_units(path: Path, acc, gyro, acc_unit: str, gyro_unit: str, warnings: list[str]):
+def gyro_scale_from_tilt(t_s: np.ndarray, acc: np.ndarray, gyro_rps: np.ndarray) -> float | None:
+    """How the gyroscope's rates compare with how gravity turns in the sensor frame: 1 when the
+    rates are in rad/s, 1/57.3 when they are deg/s read as rad/s. Gravity's direction u, from the
+    low-passed accelerometer, turns as du/dt = u x w; the least-squares factor s in
+    du/dt = s (u x w) over samples that turn is the answer. None when the sensor barely turned."""
+    if len(t_s) < 50:
+        return None
+    t, a, w = t_s, acc, gyro_rps
+    if np.any(np.diff(t) < 0):
+        order = np.argsort(t, kind="stable")
+        t, a, w = t[order], a[order], w[order]
+    step = max(1, len(t) // 50_000)  # a sum over 50,000 samples judges a unit as well as over all
+    t, a, w = t[::step], a[::step], w[::step]
+    dt = float((t[-1] - t[0]) / (len(t) - 1))
+    if not dt > 0:
+        return None
+    k = max(3, int(round(0.1 / dt)))  # about 0.1 s of smoothing removes most linear acceleration
+    kernel = np.ones(k) / k
+    a = np.column_stack([np.convolve(a[:, i], kernel, mode="same") for i in range(3)])
+    w = np.column_stack([np.convolve(w[:, i], kernel, mode="same") for i in range(3)])
+    u = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-9)
+    du = np.gradient(u, dt, axis=0)  # on the mean interval: repeated stamps must not divide by zero
+    uw = np.cross(u, w)
+    ok = (np.abs(np.linalg.norm(a, axis=1) - G0_MPS2) < 0.15 * G0_MPS2) & np.isfinite(du).all(axis=1)
+    ok[:k] = ok[-k:] = False
+    den = float(np.sum(uw[ok] ** 2))
+    # enough turning to judge: a summed turn of a few radians at rates the header's unit allows
+    if ok.sum() < 50 or den * dt < 1.0:
+        return None
+    return float(np.sum(du[ok] * uw[ok]) / den)
+
+
+def _check_units(path: Path, acc, gyro, acc_unit: str, gyro_unit: str, warnings: list[str], t_s=None):
     """Catch accelerations or rates written in other units than the header says."""
     mag = np.median(np.linalg.norm(acc, axis=1))
     if acc_unit == "g" and 0.6 * G0_MPS2**2 < mag < 1.6 * G0_MPS2**2:
@@ -179,7 +211,18 @@ def _check_units(path: Path, acc, gyro, acc_unit: str, gyro_unit: str, warnings:
     peak = np.quantile(np.abs(gyro), 0.999)
     if gyro_unit == "rads" and peak > 40.0:  # > 2300 deg/s: these are deg/s
         warnings.append(f"{path.name}: angular rate looks like deg/s under a _rads header; converted")
+        return acc, np.deg2rad(gyro)
+    # slower turns do not show it in the numbers alone: compare them with how gravity turned
+    s = gyro_scale_from_tilt(t_s, acc, gyro) if t_s is not None else None
+    # (the factor is 57.3 between the units; the estimate scatters 2-3x with linear acceleration)
+    if s is not None and gyro_unit == "rads" and 0.2 < s * 180 / np.pi < 6.0:
+        warnings.append(f"{path.name}: angular rate looks like deg/s under a _rads header (gravity turned "
+                        f"{1 / s:.0f}x slower than the rates say); converted")
         gyro = np.deg2rad(gyro)
+    elif s is not None and gyro_unit == "dps" and 0.2 < s * np.pi / 180 < 6.0:
+        warnings.append(f"{path.name}: angular rate looks like rad/s under a _dps header (gravity turned "
+                        f"{s:.0f}x faster than the rates say); converted")
+        gyro = np.rad2deg(gyro)
     return acc, gyro
 
 

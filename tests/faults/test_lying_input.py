@@ -151,3 +151,24 @@ def test_one_file_for_every_role_is_refused(sim_deadlift_dir, tmp_path):
     d = _session(sim_deadlift_dir, tmp_path / "s", sensors={"bar": "bar.csv", "lumbar_upper": "bar.csv",
                                                             "lumbar_lower": "./bar.csv"})
     _refused(_run("analyze", d), "name the same file")
+
+
+def test_degrees_per_second_under_a_radians_header_are_converted(sim_deadlift_dir, tmp_path):
+    """Issue 13 item 9: deg/s under a _rads header gave 0 reps, silently (a bar turns slowly, so
+    the numbers alone look like plausible rad/s). Gravity's turning in the sensor frame tells."""
+    d = _session(sim_deadlift_dir, tmp_path / "s")
+    for name in ("bar.csv", "lumbar_upper.csv", "lumbar_lower.csv"):
+        df = pd.read_csv(d / name)
+        df = df.rename(columns={c: c.replace("_dps", "_rads") for c in df.columns})  # values stay deg/s
+        df.to_csv(d / name, index=False)
+    p = _run("analyze", d, "--json", tmp_path / "o.json", "--quiet")
+    assert p.returncode == 0 and p.stderr.count("looks like deg/s under a _rads header") == 3, p.stderr
+    _run("analyze", sim_deadlift_dir, "--json", tmp_path / "g.json", "--quiet")
+    got, good = _reps(tmp_path / "o.json"), _reps(tmp_path / "g.json")
+    assert len(got) == len(good) > 0
+    assert [r["mean_velocity_mps"] for r in got] == pytest.approx([r["mean_velocity_mps"] for r in good], abs=0.01)
+
+
+def test_rates_in_the_right_unit_are_left_alone(sim_deadlift_dir, tmp_path):
+    p = _run("analyze", sim_deadlift_dir, "--json", tmp_path / "g.json", "--quiet")
+    assert p.returncode == 0 and "angular rate looks like" not in p.stderr
