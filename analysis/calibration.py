@@ -51,5 +51,28 @@ def calibrate(session: Session, settings: PipelineSettings = PipelineSettings())
     if flex[k] < 10.0:
         raise InputError(session.source or "calibration",
                          f"no forward bend found (largest flexion {flex[k]:.0f}°): bend as far as comfortable")
+    bends = count_bends(angles.inclination_deg)
+    if bends > MAX_ROUTINE_BENDS:
+        raise InputError(session.source or "calibration",
+                         f"this is not the calibration routine: the trunk bent forward {bends} times (the routine "
+                         "bends once and holds); a lifting session's flexion is not the athlete's maximum")
     return Calibration(float(flex[k]), float(angles.inclination_deg.max()), standing or (float("nan"), float("nan")),
                        float(t_ref[k]))
+
+
+MAX_ROUTINE_BENDS = 2  # the routine bends once; a second try is allowed
+
+
+def count_bends(inclination_deg: np.ndarray) -> int:
+    """Forward bends: rises past half the deepest inclination, each after coming back up past a
+    quarter of it."""
+    top = float(np.max(inclination_deg))
+    if not top > 0:
+        return 0
+    n, down = 0, False
+    for x in inclination_deg[:: max(1, len(inclination_deg) // 20_000)]:
+        if not down and x > 0.5 * top:
+            n, down = n + 1, True
+        elif down and x < 0.25 * top:
+            down = False
+    return n

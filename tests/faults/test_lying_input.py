@@ -172,3 +172,17 @@ def test_degrees_per_second_under_a_radians_header_are_converted(sim_deadlift_di
 def test_rates_in_the_right_unit_are_left_alone(sim_deadlift_dir, tmp_path):
     p = _run("analyze", sim_deadlift_dir, "--json", tmp_path / "g.json", "--quiet")
     assert p.returncode == 0 and "angular rate looks like" not in p.stderr
+
+
+def test_a_lifting_session_is_not_taken_as_a_calibration(sim_deadlift_dir, tmp_path):
+    """Issue 13 item 9: calibrate --from accepted a deadlift recording and overwrote the athlete's
+    maximum flexion (57 -> 28.6 deg) without a word. It is refused and the old value is kept."""
+    from barback.history.store import Store
+    from barback.simulation.simulate import simulate_calibration, write_session
+
+    db = tmp_path / "h.sqlite"
+    routine = write_session(simulate_calibration(max_flexion_deg=57.0), tmp_path / "routine")
+    assert _run("calibrate", "--athlete", "Ana", "--db", db, "--from", routine).returncode == 0
+    before = Store(db).athlete("Ana")["max_flexion_deg"]
+    _refused(_run("calibrate", "--athlete", "Ana", "--db", db, "--from", sim_deadlift_dir), "not the calibration routine")
+    assert Store(db).athlete("Ana")["max_flexion_deg"] == before == pytest.approx(57.0, abs=3.0)
