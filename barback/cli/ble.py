@@ -12,6 +12,7 @@ from barback.cli.common import (
     add_threshold_args,
     positive_float,
     run_ble,
+    stop_on_signal_or_after,
     thresholds,
     usage_error,
 )
@@ -75,8 +76,6 @@ def cmd_scan(args) -> int:
 
 
 def cmd_capture(args) -> int:
-    import asyncio
-    import signal
 
     from barback.sensor.capture import Capture, CaptureError, Target
     from barback.sensor.live import LiveAnalyzer
@@ -99,12 +98,7 @@ def cmd_capture(args) -> int:
         live = LiveAnalyzer(args.exercise, bar_sensor_id=0, on_rep=view.rep, thresholds=th)
         live.warm_up()
         cap = Capture(targets, args.exercise, args.out, rate_hz=args.rate, on_message=view.message, live=live, **kw)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        if args.duration:
-            loop.call_later(args.duration, stop.set)
+        stop = stop_on_signal_or_after(args.duration)
         moved = "" if cap.out_dir == cap.requested_dir else f" ({cap.requested_dir} already holds a recording)"
         view.header(f"recording to {cap.out_dir}{moved}; Ctrl-C to stop")
         try:
@@ -120,8 +114,6 @@ def cmd_capture(args) -> int:
 
 
 def cmd_emulate(args) -> int:
-    import asyncio
-    import signal
 
     from barback.extras import require
     from barback.sensor.emulators import DEFAULT_RATES_HZ, emulators_for
@@ -142,13 +134,7 @@ def cmd_emulate(args) -> int:
             await emu.start_on_transport(transport)
             print(f"emulating {args.device} {emu.name!r} at {emu.address} on {args.transport}, playing "
                   f"{args.recording or DEMO_RECORDING} ({args.role}); Ctrl-C to stop", flush=True)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            if args.duration:
-                loop.call_later(args.duration, stop.set)
-            await stop.wait()
+            await stop_on_signal_or_after(args.duration).wait()
             print(f"sent {emu.sent} notifications")
 
     run_ble(run)

@@ -121,6 +121,20 @@ def analyze_path(path, th: Thresholds, quiet: bool = False):
         return session, analyze(session, thresholds=th, loads_kg=session.loads_kg)
 
 
+def stop_on_signal_or_after(duration_s: float | None):
+    """An event set by Ctrl-C or SIGTERM, or after `duration_s` (call from the running loop)."""
+    import asyncio
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if duration_s:
+        loop.call_later(duration_s, stop.set)
+    return stop
+
+
 def run_ble(coro_fn):
     """Run a BLE coroutine; a missing adapter or stack becomes one clear line (exit 2)."""
     import asyncio

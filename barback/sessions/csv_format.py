@@ -85,8 +85,8 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
         df = pd.read_csv(path, usecols=lambda c: c.strip().lstrip("\ufeff") in cols, dtype=str, engine="python",
                          on_bad_lines="skip", sep=sep, encoding="utf-8-sig", quoting=csv.QUOTE_NONE)
         df = df.apply(pd.to_numeric, errors="coerce")
-    df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
-    df = df[cols]
+        df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
+        df = df[cols]
     arr = df.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
