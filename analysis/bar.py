@@ -96,28 +96,66 @@ def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
     return out
 
 
-def rep_period(acc_z: np.ndarray, fs_hz: float, lo_s: float = 1.2, hi_s: float = 8.0,
-               default_s: float = 3.0) -> float:
-    """The dominant rep period: the first strong peak of the autocorrelation of the vertical
-    acceleration between `lo_s` and `hi_s`; `default_s` when there is none."""
-    x = np.asarray(acc_z, float)
-    x = x - x.mean()
+def _autocorrelation(x: np.ndarray, received: np.ndarray | None, max_lag: int) -> np.ndarray:
+    """Normalised autocorrelation of `x` (zero where nothing was received) for lags 0..max_lag,
+    each lag averaged over the pairs of samples both received, not over the whole length: a set
+    with a third of its data lost keeps the height of its peaks."""
     n = len(x)
-    lo, hi = int(lo_s * fs_hz), min(int(hi_s * fs_hz), n // 2)
-    if hi <= lo + 2 or not np.any(x):
-        return default_s
     m = 1 << int(np.ceil(np.log2(2 * n)))
     f = np.fft.rfft(x, m)
-    ac = np.fft.irfft(f * np.conj(f), m)[:hi + 1]
-    ac /= ac[0]
-    seg = ac[lo:hi + 1]
+    ac = np.fft.irfft(f * np.conj(f), m)[:max_lag + 1]
+    if received is None:
+        pairs = n - np.arange(max_lag + 1, dtype=float)
+    else:
+        fm = np.fft.rfft(received.astype(float), m)
+        pairs = np.fft.irfft(fm * np.conj(fm), m)[:max_lag + 1]
+    ac = ac / np.maximum(pairs, 0.1 * pairs[0])
+    return ac / ac[0] if ac[0] > 0 else ac
+
+
+def rep_period(acc_z: np.ndarray, fs_hz: float, valid: np.ndarray | None = None, lo_s: float = 1.2,
+               hi_s: float = 8.0, default_s: float = 3.0) -> float:
+    """The dominant rep period: the first strong peak between `lo_s` and `hi_s` of the
+    autocorrelation of the vertical acceleration; `default_s` when there is none. Samples not
+    received (`valid` False) take no part.
+
+    The acceleration has several lobes per rep (a squat's descent and rise are each a push and a
+    brake), so that its autocorrelation may peak higher at two periods than at one when the reps
+    vary. The velocity has one cycle per rep, up and down, and opposes itself at half a period:
+    a period is halved when the velocity (the acceleration's integral, its drift slower than the
+    period removed) repeats itself at half of it."""
+    x = np.asarray(acc_z, float)
+    ok = np.ones(len(x), bool) if valid is None else np.asarray(valid, bool)
+    n = len(x)
+    lo, hi = int(lo_s * fs_hz), min(int(hi_s * fs_hz), n // 2)
+    if hi <= lo + 2 or ok.sum() < 2:
+        return default_s
+    x = np.where(ok, x - x[ok].mean(), 0.0)
+    if not np.any(x):
+        return default_s
+    received = None if ok.all() else ok
+    seg = _autocorrelation(x, received, hi)[lo:hi + 1]
     peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
     peaks = peaks[seg[peaks] > 0.15]
     if not len(peaks):
         return default_s
     best = peaks[np.argmax(seg[peaks])]
-    first = peaks[seg[peaks] >= 0.7 * seg[best]][0]  # the fundamental, not a multiple of it
-    return float((lo + first) / fs_hz)
+    lag = lo + peaks[seg[peaks] >= 0.7 * seg[best]][0]  # the fundamental, not a multiple of it
+    half = lag // 2
+    if half >= lo:
+        vel = np.cumsum(x) / fs_hz
+        w = max(3, lag)  # drift slower than the candidate period removed
+        for _ in range(2):  # a steep high-pass: the residual of a moving mean, twice
+            vel = vel - uniform_filter1d(vel, w, mode="nearest")
+        ac_v = _autocorrelation(np.where(ok, vel, 0.0), received, lag)
+        near = slice(max(lo, int(0.85 * half)), int(1.15 * half) + 1)
+        k = near.start + int(np.argmax(ac_v[near]))
+        if ac_v[k] >= HALF_PERIOD_VEL_MIN:
+            lag = k
+    return float(lag / fs_hz)
+
+
+HALF_PERIOD_VEL_MIN = 0.3  # the velocity repeats itself this well at half the period: the period is that
 
 
 def _highpass_box(x: np.ndarray, w: int) -> np.ndarray:
@@ -459,7 +497,7 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     acc_sf = s.acc_sf_mps2 - att.acc_bias_sf_mps2
     f_up = vertical_specific_force(acc_sf, att.up_sf, s.fs_hz)
     first = f_up - np.asarray(att.gravity_mps2, float) if att.n_still_periods else f_up - np.median(f_up)
-    period = rep_period(np.where(s.valid, first, 0.0), s.fs_hz)
+    period = rep_period(first, s.fs_hz, s.valid)
     acc_up = f_up - gravity_level(f_up, att, s.fs_hz, period, s.valid)
     long_gap = np.zeros(len(acc_up), bool)
     broken = np.zeros(len(acc_up), np.int64)  # how many long gaps lie before each sample

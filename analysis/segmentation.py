@@ -175,6 +175,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         plausible = min_rom <= rom <= settings.max_rom_m
         if broken:  # the part after the gap alone may show a full rise
             in_rhythm |= plausible and rom >= st.rhythm_fraction * typical_rom
+            # or the bar, seen low before the gap, is seen high after it and lowered in full
+            in_rhythm |= bool(gap[i_lo]) and _rose_across_gap(seq, k, px, gap, st.rhythm_fraction * typical)
         # drift only ever lengthens a stroke past the longest lift; a short one is a short one
         if not (in_rhythm if broken else plausible or (in_rhythm and rom > settings.max_rom_m)):
             if broken:  # too little of it was received to judge; the set's rhythm may still tell
@@ -276,6 +278,23 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
                              cut))
         prev_end = t_e
     return out
+
+
+def _rose_across_gap(seq: list[tuple[int, int]], k: int, px: np.ndarray, gap: np.ndarray, min_swing: float) -> bool:
+    """Stroke k starts inside a long gap (its lowest point there is an artefact of the lost data).
+    The bar rose across the gap when the last turnaround received before the gap is a lowest
+    point and the stroke's highest point, received after the gap, stands at least `min_swing`
+    above it on the band-passed height, and is followed by a received descent as deep: a rep
+    whose pull the gap swallowed, its lockout and lowering seen."""
+    j = k
+    while j >= 0 and gap[seq[j][0]]:
+        j -= 1  # turnarounds inside the gap are no evidence
+    if j < 0 or seq[j][1] != -1 or k + 2 >= len(seq):
+        return False
+    i_top, i_next = seq[k + 1][0], seq[k + 2][0]
+    if gap[i_top:i_next + 1].any():
+        return False
+    return bool(px[i_top] - px[seq[j][0]] >= min_swing and px[i_top] - px[i_next] >= min_swing)
 
 
 def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray, dur: float) -> list[tuple]:

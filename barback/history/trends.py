@@ -60,9 +60,11 @@ def session_summary(row) -> dict:
     flags = count_flags(r["flags"] for r in reps)
     loads = [s.get("load_kg") for s in res["sets"] if s.get("load_kg") is not None]
     return {"id": row.id, "date": row.date, "athlete": row.athlete, "exercise": row.exercise, "n_reps": len(reps),
-            "best_mean_velocity_mps": max((r["mean_velocity_mps"] for r in reps), default=None),
+            "best_mean_velocity_mps": max((r["mean_velocity_mps"] for r in reps
+                                           if r.get("mean_velocity_mps") is not None), default=None),
             "mean_peak_lumbar_flexion_deg": float(np.mean(flex)) if flex else None,
-            "max_velocity_loss_pct": max((s["max_velocity_loss_pct"] for s in res["sets"]), default=None),
+            "max_velocity_loss_pct": max((s["max_velocity_loss_pct"] for s in res["sets"]
+                                          if s.get("max_velocity_loss_pct") is not None), default=None),
             "flags_per_rep": (sum(flags.values()) / len(reps)) if reps else 0.0, "flag_counts": flags,
             "top_load_kg": max(loads) if loads else None}
 

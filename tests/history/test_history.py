@@ -249,3 +249,18 @@ def test_two_batches_at_once_store_each_session_once(archive, tmp_path):
     store = Store(db)
     hashes = [r[0] for r in store.db.execute("SELECT content_hash FROM sessions")]
     assert len(hashes) == len(set(hashes)) == len(LOADS)
+
+
+def test_a_rep_whose_velocity_was_withheld_does_not_break_the_summary():
+    """A rep counted with its velocity null (a gap in its pull) is left out of the best velocity,
+    not compared with numbers (it ended in a TypeError)."""
+    from types import SimpleNamespace
+
+    from barback.history.trends import session_summary
+
+    reps = [{"mean_velocity_mps": 0.52, "flags": []}, {"mean_velocity_mps": None, "flags": []}]
+    sets = [{"max_velocity_loss_pct": None, "load_kg": 100.0}]
+    row = SimpleNamespace(id=1, date="2026-12-01", athlete="Ana", exercise="deadlift",
+                          result={"reps": reps, "sets": sets})
+    s = session_summary(row)
+    assert s["best_mean_velocity_mps"] == 0.52 and s["max_velocity_loss_pct"] is None and s["n_reps"] == 2

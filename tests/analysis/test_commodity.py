@@ -1,0 +1,65 @@
+"""Commodity BLE sets (issue 10): never still, a third of the data lost in bursts, uncalibrated
+gyroscope, bar roll, mid-set start. Each case below failed before the change it guards; the
+truth is the simulator's timeline, never the pipeline's."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from barback.analysis.bar import rep_period
+from barback.analysis.pipeline import analyze
+from barback.sessions.csv_format import load_session
+from barback.simulation.evaluation import score
+from barback.simulation.simulate import scenario, simulate, write_session
+
+
+def _true_period(sim) -> float:
+    return float(np.median(np.diff([r["concentric_start_s"] for r in sim.truth])))
+
+
+def test_rep_period_of_a_periodic_pull_with_a_third_lost():
+    """Lost samples take no part: the period of a 2.6 s pattern with 35 % of it lost in 0.1 to
+    0.7 s bursts is found to within 3 %."""
+    fs = 50.0
+    t = np.arange(0, 40, 1 / fs)
+    acc = np.sin(2 * np.pi * t / 2.6) + 0.6 * np.sin(4 * np.pi * t / 2.6 + 1.0)
+    rng = np.random.default_rng(3)
+    valid = np.ones(len(t), bool)
+    while valid.mean() > 0.65:
+        a = rng.integers(0, len(t))
+        valid[a:a + int(rng.uniform(0.1, 0.7) * fs)] = False
+    got = rep_period(np.where(valid, acc, 0.0), fs, valid)
+    assert abs(got / 2.6 - 1) < 0.03
+
+
+@pytest.mark.parametrize(("name", "seed"), [("commodity_squat", 105), ("commodity_rdl", 108)])
+def test_rep_period_is_not_twice_the_true_one(name, seed, tmp_path):
+    """A squat's acceleration has two lobes per rep: its autocorrelation alone peaked at two rep
+    periods on these sets (4.90 s against 2.53 s, 6.41 s against 3.21 s)."""
+    from barback.analysis.bar import vertical_specific_force
+    from barback.analysis.imu import Role
+    from barback.analysis.orientation import estimate_attitude
+    from barback.analysis.timebase import to_uniform
+
+    sim = simulate(scenario(name, seed=seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        session = load_session(write_session(sim, tmp_path / "s"))
+        u = to_uniform(session.streams[Role.BAR])
+        att = estimate_attitude(u)
+    f_up = vertical_specific_force(u.acc_sf_mps2 - att.acc_bias_sf_mps2, att.up_sf, u.fs_hz)
+    got = rep_period(f_up - np.median(f_up[u.valid]), u.fs_hz, u.valid)
+    assert abs(got / _true_period(sim) - 1) < 0.2
+
+
+def test_a_rep_whose_pull_a_long_gap_swallowed_is_counted(tmp_path):
+    """Touch-and-go set, 34 % lost: a 4.6 s gap takes two reps whole and the pull of a third; the
+    bar is seen low before the gap and high after it, then lowered in full. All ten reps are
+    counted (7 before), the two swallowed ones from the set's rhythm."""
+    sim = simulate(scenario("commodity_deadlift_tng", seed=108))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(load_session(write_session(sim, tmp_path / "s")))
+    s = score(res, sim.truth)
+    assert (s.tp, s.fp, s.fn) == (10, 0, 0)
