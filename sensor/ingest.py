@@ -74,6 +74,9 @@ class Ingest:
                                 f"{st.resync_bytes} stray byte(s)")
             if st.duplicates:
                 warnings.append(f"{buf.role}: skipped {st.duplicates} repeated packet(s)")
+            if st.clock_restarts:
+                warnings.append(f"{buf.role}: the sensor's clock began again {st.clock_restarts} time(s) "
+                                "(a reboot); its later samples were re-timed to follow on")
             if st.unpaired:
                 warnings.append(f"{buf.role}: dropped {st.unpaired} sample(s) of one sensor that the other "
                                 "(accelerometer or gyroscope) sent nothing to pair with")

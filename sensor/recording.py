@@ -174,41 +174,59 @@ class RecordingWriter:
 @dataclass
 class ReadReport:
     n_records: int = 0
-    skipped_bytes: int = 0
+    skipped_bytes: int = 0  # bytes outside every intact record (after the file header)
     corrupt_records: int = 0
     truncated_tail: bool = False
+    header_damaged: bool = False
 
 
 def iter_records(data: bytes, report: ReadReport | None = None) -> Iterator[Record]:
-    """Decode records from the bytes of a stream file, resynchronising after damage."""
+    """Decode records from the bytes of a stream file, resynchronising after damage.
+
+    Every record carries its own CRC, so neither a damaged file header nor a record whose length
+    field lies costs the intact records around it: a header whose magic is damaged is read on if
+    intact records follow it (noted in the report), and a length that runs past the end of the
+    file is the truncated tail only if no intact record follows."""
     rep = report if report is not None else ReadReport()
-    if len(data) < FILE_HEADER.size or data[:5] != MAGIC:
+    if len(data) < FILE_HEADER.size:
+        raise ValueError("not a barback stream (shorter than its header)")
+    magic, version, _ = FILE_HEADER.unpack_from(data)
+    if magic == MAGIC:
+        if version > FORMAT_VERSION:
+            raise ValueError(f"stream format version {version} is newer than this reader ({FORMAT_VERSION})")
+        yield from _scan(data, rep)
+        return
+    records = _scan(data, rep)
+    first = next(records, None)
+    if first is None:
         raise ValueError("not a barback stream (bad magic)")
-    _, version, _ = FILE_HEADER.unpack_from(data)
-    if version > FORMAT_VERSION:
-        raise ValueError(f"stream format version {version} is newer than this reader ({FORMAT_VERSION})")
-    pos, n = FILE_HEADER.size, len(data)
+    rep.header_damaged = True
+    yield first
+    yield from records
+
+
+def _scan(data: bytes, rep: ReadReport) -> Iterator[Record]:
+    pos = last_end = FILE_HEADER.size
+    n = len(data)
     hs, cs = RECORD_HEAD.size, CRC.size
+    cut_at: int | None = None  # a record head whose length runs past the end of the file
     while pos < n:
         if data[pos] != SYNC:
             nxt = data.find(bytes([SYNC]), pos + 1)
-            rep.skipped_bytes += (nxt if nxt >= 0 else n) - pos
             if nxt < 0:
                 break
             pos = nxt
             continue
         if pos + hs > n:
-            rep.truncated_tail = True
-            rep.skipped_bytes += n - pos
+            cut_at = pos if cut_at is None else cut_at
             break
         _, rtype, sensor, channel, t_ns, length = RECORD_HEAD.unpack_from(data, pos)
         end = pos + hs + length + cs
         if length > MAX_PAYLOAD or end > n:
-            if end > n and length <= MAX_PAYLOAD:
-                rep.truncated_tail = True
-                rep.skipped_bytes += n - pos
-                break
-            rep.corrupt_records += 1
+            if length <= MAX_PAYLOAD and cut_at is None:
+                cut_at = pos  # the tail cut short, or a lying length: what follows tells
+            else:
+                rep.corrupt_records += 1
             pos += 1
             continue
         (crc,) = CRC.unpack_from(data, end - cs)
@@ -216,9 +234,15 @@ def iter_records(data: bytes, report: ReadReport | None = None) -> Iterator[Reco
             rep.corrupt_records += 1
             pos += 1
             continue
+        if cut_at is not None:  # an intact record after it: its length lied
+            rep.corrupt_records += 1
+            cut_at = None
         rep.n_records += 1
+        rep.skipped_bytes += pos - last_end
         yield Record(RecordType(rtype), sensor, channel, t_ns, bytes(data[pos + hs:end - cs]))
-        pos = end
+        pos = last_end = end
+    rep.skipped_bytes += n - last_end
+    rep.truncated_tail = cut_at is not None
 
 
 def read_recording(folder: str | Path) -> tuple[RecordingMeta, list[Record], ReadReport]:

@@ -30,6 +30,8 @@ def replay(folder, speed: float | None = None, live=None) -> tuple[Ingest, ReadR
 
 def read_warnings(folder, report: ReadReport) -> list[str]:
     warnings = []
+    if report.header_damaged:
+        warnings.append(f"{folder}: the stream's file header is damaged; its records were read by their own checksums")
     if report.corrupt_records or report.skipped_bytes:
         warnings.append(f"{folder}: skipped {report.corrupt_records} corrupt record(s) and "
                         f"{report.skipped_bytes} unreadable byte(s)")

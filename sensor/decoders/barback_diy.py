@@ -103,6 +103,8 @@ class Decoder:
             self.stats.error(str(exc))
             return None
         c, ts, n = head["counter"], head["timestamp_us"], head["n_samples"]
+        if self._last is not None and self._clock.restarted((ts + self._twrap) * 1e-6, host_time_ns * 1e-9):
+            self._last, self._cwrap = None, 0
         if self._last is not None:
             last_c, last_t = self._last
             cu = c + self._cwrap
@@ -125,9 +127,10 @@ class Decoder:
             self.stats.error(f"timestamp {ts} us leaps ahead of the host's clock: a glitch, packet dropped")
             return None
         self._clock.accept(tu * 1e-6, host_time_ns * 1e-9)
+        self.stats.clock_restarts = self._clock.restarts
         self._twrap = twrap
         self._last = (cu + n, tu + int(round(n * 1e6 / self.rate_hz)))
-        t = (tu + np.arange(n) * 1e6 / self.rate_hz) * 1e-6
+        t = (tu + np.arange(n) * 1e6 / self.rate_hz) * 1e-6 + self._clock.offset_s
         self.stats.packets += 1
         self.stats.samples += n
         return SampleBlock(t, acc, gyro, host_timed=False)

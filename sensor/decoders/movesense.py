@@ -82,19 +82,23 @@ class Decoder:
             self.stats.error(str(exc))
             return None
         wraps = self._wraps
+        host_s = host_time_ns * 1e-9
         if self._last_ts_ms is not None:
             if ts < self._last_ts_ms and self._last_ts_ms - ts > 2**31:
                 wraps += 1  # uint32 ms counter wrapped (every 49.7 days)
+            elif self._clock.restarted((ts + wraps * 2**32) * 1e-3, host_s):
+                pass  # the sensor rebooted: its clock began again (re-based, counted by the clock)
             elif ts <= self._last_ts_ms:
                 self.stats.duplicates += 1
                 return None
         t0 = (ts + wraps * 2**32) * 1e-3
-        if self._clock.jumps_ahead(t0, host_time_ns * 1e-9):
+        if self._clock.jumps_ahead(t0, host_s):
             self.stats.error(f"timestamp {ts} ms leaps ahead of the host's clock: a glitch, packet dropped")
             return None
-        self._clock.accept(t0, host_time_ns * 1e-9)
+        self._clock.accept(t0, host_s)
+        self.stats.clock_restarts = self._clock.restarts
         self._wraps, self._last_ts_ms = wraps, ts
-        t = t0 + np.arange(len(acc)) / self.rate_hz
+        t = t0 + self._clock.offset_s + np.arange(len(acc)) / self.rate_hz
         self.stats.packets += 1
         self.stats.samples += len(acc)
         return SampleBlock(t, acc, np.deg2rad(gyro), host_timed=False)

@@ -219,19 +219,23 @@ class Decoder:
             return None
         st = self.streams[mtype]
         n = len(vals)
-        if st.clock.jumps_ahead(ts * 1e-9, host_time_ns * 1e-9):
+        host_s = host_time_ns * 1e-9
+        if st.last_ts is not None and st.clock.restarted(ts * 1e-9, host_s):
+            st.last_ts = None
+        if st.clock.jumps_ahead(ts * 1e-9, host_s):
             self.stats.error(f"timestamp {ts} ns leaps ahead of the host's clock: a glitch, frame dropped")
             return None
         if st.last_ts is not None and ts <= st.last_ts:
             self.stats.duplicates += 1
             return None
-        st.clock.accept(ts * 1e-9, host_time_ns * 1e-9)
+        st.clock.accept(ts * 1e-9, host_s)
+        self.stats.clock_restarts = sum(x.clock.restarts for x in self.streams.values())
         expected = n * 1e9 / st.rate_hz
         if st.last_ts is not None and 0.5 * expected <= ts - st.last_ts <= 1.5 * expected:
             step = (ts - st.last_ts) / n  # back-fill between the previous frame and this one
         else:  # first frame, or frames lost in between: nominal spacing, and the gap stays a gap
             step = 1e9 / st.rate_hz
-        t = (ts - step * np.arange(n - 1, -1, -1)) * 1e-9
+        t = (ts - step * np.arange(n - 1, -1, -1)) * 1e-9 + st.clock.offset_s
         st.last_ts = ts
         self.stats.packets += 1
         st.t.append(t)

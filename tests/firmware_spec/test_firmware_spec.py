@@ -86,6 +86,23 @@ def test_decoder_times_from_counter_and_skips_duplicates():
     assert dec.lost_samples == 3
 
 
+def test_a_reboot_mid_session_keeps_every_later_packet():
+    """The sensor reboots after 300 packets: its counter and clock begin again at 0. Every later
+    packet is kept (all were dropped as repeats), on one clock that follows on."""
+    dec = diy.Decoder(rate_hz=100)
+    z = np.zeros((5, 3), int)
+    times = []
+    for k in range(600):
+        j = k if k < 300 else k - 300
+        c, t_us = (1000 + 5 * j, 9_000_000 + 50_000 * j) if k < 300 else (5 * j, 50_000 * j)
+        b = dec.feed(10**9 + k * 50_000_000, diy.encode_packet(c % 65536, t_us, z, z))
+        if b is not None:
+            times.extend(b.t_s)
+    steps = np.diff(times)
+    assert len(times) == 3000 and dec.stats.clock_restarts == 1 and dec.stats.duplicates == 0
+    assert np.all(steps > 0) and steps.max() < 0.02
+
+
 @pytest.mark.ble
 def test_reference_emulator_passes_conformance():
     from barback.sensor.conformance import check_emulated

@@ -187,3 +187,52 @@ def test_a_genuine_movesense_wrap_is_still_unwrapped():
         b = dec.feed(10**9 + k * 77 * 10**6, ms.encode_imu6(99, ts, acc, gyro))
         times.append(float(b.t_s[0]))
     assert np.allclose(np.diff(times), 0.077)
+
+
+def _movesense_run(restart_at=None, bad_at=None, n=400):
+    """Movesense packets every 77 ms on the host clock; the sensor's clock begins again at 0 at
+    packet `restart_at` (a reboot), or one packet at `bad_at` is stamped 0 (a bad stamp)."""
+    dec = ms.Decoder(rate_hz=52)
+    acc, gyro = np.tile([0.0, 0.0, 9.8], (4, 1)), np.zeros((4, 3))
+    times = []
+    for k in range(n):
+        ts = 600_000 + k * 77 if restart_at is None or k < restart_at else (k - restart_at) * 77
+        if k == bad_at:
+            ts = 0
+        b = dec.feed(2_000_000_000 + k * 77_000_000, ms.encode_imu6(99, ts, acc, gyro))
+        if b is not None:
+            times.append(float(b.t_s[0]))
+    return dec, np.array(times)
+
+
+def test_a_movesense_reboot_keeps_every_later_sample():
+    """Issue 13 item 3: a sensor whose clock restarts mid-session lost the rest of its data (every
+    later packet taken for a repeat). Now each is kept, on one clock that follows on."""
+    dec, times = _movesense_run(restart_at=200)
+    assert len(times) == 400 and dec.stats.clock_restarts == 1 and dec.stats.duplicates == 0
+    steps = np.diff(times)
+    assert np.all(steps > 0) and np.allclose(np.delete(steps, 199), 0.077)
+    assert abs(steps[199] - 0.077) < 0.01  # re-based by the host's clock across the reboot
+
+
+def test_one_movesense_stamp_far_behind_is_not_a_reboot():
+    """The next packet continues the old clock: the "reboot" is undone, nothing shifted."""
+    dec, times = _movesense_run(bad_at=200)
+    assert dec.stats.clock_restarts == 0 and len(times) == 400
+    assert np.allclose(times, 600.0 + np.arange(400) * 0.077, atol=0.01)
+
+
+def test_a_polar_reboot_keeps_every_later_frame():
+    dec = pmd.Decoder(rate_hz=100)
+    z = np.zeros((10, 3), int)
+    kept, last = 0, []
+    for k in range(1, 1001):
+        ts = (k if k <= 500 else k - 500) * 100_000_000  # the clock begins again at frame 501
+        host = 5_000_000_000 + k * 100_000_000
+        for mtype in (pmd.ACC, pmd.GYRO):
+            block = dec.feed(host, pmd.data_frame(mtype, ts, 0x80, pmd.encode_delta_frame(z)))
+            if block is not None:
+                kept += len(block.t_s)
+                last = block.t_s
+    assert kept == 10_000 and dec.stats.clock_restarts == 2  # the ACC and the GYRO stream's clock
+    assert last[-1] == pytest.approx(100.0, abs=0.2) and dec.stats.duplicates == 0

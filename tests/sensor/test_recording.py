@@ -66,6 +66,39 @@ def test_truncated_tail_and_corruption_are_skipped(tmp_path):
     assert [r.host_time_ns for r in back][:10] == [1000 * i for i in range(10)]
 
 
+def _written(tmp_path, n=100):
+    with RecordingWriter(tmp_path / "r", _meta()) as w:
+        for r in _recs(n):
+            w.append(r)
+    return tmp_path / "r" / "stream.bbr"
+
+
+@pytest.mark.parametrize("byte", range(5))
+def test_one_bad_byte_in_the_file_header_keeps_every_record(tmp_path, byte):
+    path = _written(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[byte] ^= 0x5A
+    path.write_bytes(bytes(data))
+    _, back, rep = read_recording(tmp_path / "r")
+    assert [r.host_time_ns for r in back] == [1000 * i for i in range(100)]
+    assert rep.header_damaged and rep.corrupt_records == 0 and rep.skipped_bytes == 0
+
+
+def test_a_lying_length_near_the_end_costs_one_record(tmp_path):
+    """A length field that runs past the end of the file, 5 records before it: the 4 intact
+    records after it are kept (they were dropped as a "truncated tail")."""
+    path = _written(tmp_path)
+    data = bytearray(path.read_bytes())
+    rec_len = 14 + 20 + 4  # head (sync, type, sensor, channel, time, length), payload, CRC
+    assert len(data) == 8 + 100 * rec_len
+    at = 8 + 95 * rec_len + 12  # the length field of record 95
+    data[at:at + 2] = (4000).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    _, back, rep = read_recording(tmp_path / "r")
+    assert [r.host_time_ns for r in back] == [1000 * i for i in range(100) if i != 95]
+    assert not rep.truncated_tail and rep.corrupt_records == 1 and rep.skipped_bytes == rec_len
+
+
 def test_bad_magic_is_refused():
     with pytest.raises(ValueError, match="magic"):
         list(iter_records(b"NOTAREC" + b"\x00" * 20))
