@@ -133,7 +133,8 @@ def rep_period(acc_z: np.ndarray, fs_hz: float, valid: np.ndarray | None = None,
     x = np.where(ok, x - x[ok].mean(), 0.0)
     if not np.any(x):
         return default_s
-    received = None if ok.all() else ok
+    # under 1 % lost, the pairs received at each lag are n - lag to within 1 %: not worth an FFT
+    received = None if ok.mean() > 0.99 else ok
     seg = _autocorrelation(x, received, hi)[lo:hi + 1]
     peaks = np.flatnonzero((seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
     peaks = peaks[seg[peaks] > 0.15]
@@ -141,21 +142,28 @@ def rep_period(acc_z: np.ndarray, fs_hz: float, valid: np.ndarray | None = None,
         return default_s
     best = peaks[np.argmax(seg[peaks])]
     lag = lo + peaks[seg[peaks] >= 0.7 * seg[best]][0]  # the fundamental, not a multiple of it
-    half = lag // 2
-    if half >= lo:
-        vel = np.cumsum(x) / fs_hz
-        w = max(3, lag)  # drift slower than the candidate period removed
+    if lag // 2 >= lo:
+        # a yes or no at half the lag: on the velocity in blocks of 40 ms at most (an hour at
+        # 200 Hz is 720,000 samples; its shape over a rep is all that matters here)
+        q = max(1, int(fs_hz / HALF_PERIOD_CHECK_HZ))
+        m = n // q
+        vel = (np.cumsum(x) / fs_hz)[:m * q].reshape(m, q).mean(axis=1)
+        got = ok[:m * q].reshape(m, q).any(axis=1)
+        lag_q, half_q, lo_q = lag // q, lag // (2 * q), int(np.ceil(lo / q))
+        w = max(3, lag_q)  # drift slower than the candidate period removed
         for _ in range(2):  # a steep high-pass: the residual of a moving mean, twice
             vel = vel - uniform_filter1d(vel, w, mode="nearest")
-        ac_v = _autocorrelation(np.where(ok, vel, 0.0), received, lag)
-        near = slice(max(lo, int(0.85 * half)), int(1.15 * half) + 1)
-        k = near.start + int(np.argmax(ac_v[near]))
-        if ac_v[k] >= HALF_PERIOD_VEL_MIN:
-            lag = k
+        ac_v = _autocorrelation(np.where(got, vel, 0.0), None if got.mean() > 0.99 else got, lag_q)
+        near = slice(max(lo_q, int(0.85 * half_q)), int(1.15 * half_q) + 1)
+        if near.stop > near.start:
+            k = near.start + int(np.argmax(ac_v[near]))
+            if ac_v[k] >= HALF_PERIOD_VEL_MIN:
+                lag = k * q
     return float(lag / fs_hz)
 
 
 HALF_PERIOD_VEL_MIN = 0.3  # the velocity repeats itself this well at half the period: the period is that
+HALF_PERIOD_CHECK_HZ = 25.0
 
 
 def _highpass_box(x: np.ndarray, w: int) -> np.ndarray:

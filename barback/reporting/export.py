@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
+from barback.analysis.errors import InputError
 from barback.analysis.imu import Session
 from barback.analysis.results import SessionResult
 from barback.analysis.units import G0_MPS2
@@ -21,12 +23,25 @@ REP_COLUMNS = (
 )
 
 
+def open_output(path: str | Path, newline: str | None = None):
+    """Open a file for writing text, never through a symbolic link: an output must not overwrite
+    whatever a link planted in the output folder points at. Refused in one line."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        if Path(path).is_symlink():
+            raise InputError(path, "is a symbolic link; outputs are never written through one") from None
+        raise
+    return os.fdopen(fd, "w", newline=newline)
+
+
 def write_json(result: SessionResult, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    with open_output(path) as fh:
+        fh.write(json.dumps(result.to_dict(), indent=2) + "\n")
 
 
 def write_reps_csv(result: SessionResult, path: str | Path) -> None:
-    with open(path, "w", newline="") as fh:
+    with open_output(path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow([*REP_COLUMNS, "flags", "quality"])
         for r in result.reps:
@@ -46,12 +61,14 @@ def write_session_csv(session: Session, folder: str | Path) -> Path:
     for role, s in session.streams.items():
         name = f"{role.value}.csv"
         data = np.column_stack([s.t_s, s.acc_sf_mps2 / G0_MPS2, np.rad2deg(s.gyro_sf_rps)])
-        np.savetxt(out / name, data, delimiter=",", comments="",
-                   header="time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps",
-                   fmt=["%.9f"] + ["%.10g"] * 6)
+        with open_output(out / name) as fh:
+            np.savetxt(fh, data, delimiter=",", comments="",
+                       header="time_s,acc_x_g,acc_y_g,acc_z_g,gyro_x_dps,gyro_y_dps,gyro_z_dps",
+                       fmt=["%.9f"] + ["%.10g"] * 6)
         files[role.value] = name
     meta = {"exercise": session.exercise, "sensors": files}
     if session.meta.get("athlete"):
         meta["athlete"] = session.meta["athlete"]
-    (out / "session.json").write_text(json.dumps(meta, indent=2) + "\n")
+    with open_output(out / "session.json") as fh:
+        fh.write(json.dumps(meta, indent=2) + "\n")
     return out

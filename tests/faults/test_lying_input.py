@@ -186,3 +186,16 @@ def test_a_lifting_session_is_not_taken_as_a_calibration(sim_deadlift_dir, tmp_p
     before = Store(db).athlete("Ana")["max_flexion_deg"]
     _refused(_run("calibrate", "--athlete", "Ana", "--db", db, "--from", sim_deadlift_dir), "not the calibration routine")
     assert Store(db).athlete("Ana")["max_flexion_deg"] == before == pytest.approx(57.0, abs=3.0)
+
+
+@pytest.mark.parametrize("planted", ["bar.csv", "session.json"])
+def test_export_does_not_write_through_a_planted_symlink(tmp_path, planted):
+    """Issue 13 item 6: `export --out DIR` followed a symlink DIR/bar.csv and overwrote its
+    target. Now refused in one line, the target untouched."""
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / planted).symlink_to(target)
+    err = _refused(_run("export", DEMO_RECORDING, "--out", out), "symbolic link", planted)
+    assert target.read_text() == "keep me\n", err
