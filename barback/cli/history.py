@@ -42,6 +42,8 @@ def cmd_batch(args) -> int:
             bar.stop()
     for path, err in rep.failed:
         warn(f"{path}: {err}")
+    for path in rep.not_followed:
+        warn(f"{path}: a symbolic link; not followed (batch the folder it points to instead)")
     print(f"stored {len(rep.stored)}, skipped {len(rep.skipped)} already stored, failed {len(rep.failed)} "
           f"-> {store.path}")
     return 0 if not rep.failed else 1

@@ -24,15 +24,24 @@ class BatchReport:
     stored: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    not_followed: list[str] = field(default_factory=list)  # symbolic links to folders, left alone
 
 
-def find_sessions(root: str | Path) -> list[Path]:
-    """Folders holding a CSV session (session.json) or a native recording (recording.json)."""
+
+
+def find_sessions(root: str | Path, links: list[str] | None = None) -> list[Path]:
+    """Folders holding a CSV session (session.json) or a native recording (recording.json).
+
+    A symbolic link to a folder is not followed (it may lead out of the tree, or round in a
+    loop): it is listed in `links`, so that it is named rather than skipped in silence."""
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         if "session.json" in filenames or ("recording.json" in filenames and "stream.bbr" in filenames):
             out.append(Path(dirpath))
             dirnames[:] = []  # a session folder is a leaf
+            continue
+        if links is not None:
+            links += [os.path.join(dirpath, d) for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         dirnames.sort()
     return sorted(out)
 
@@ -108,7 +117,7 @@ def run_batch(root: str | Path, store: Store, workers: int = 1, scheduler: str |
               athlete: str | None = None, on_progress: Callable[[int, int, str], None] | None = None) -> BatchReport:
     report = BatchReport()
     todo: list[tuple[Path, str, str | None, str, dict, float | None]] = []
-    for path in find_sessions(root):
+    for path in find_sessions(root, report.not_followed):
         h = content_hash(path)
         if store.has_hash(h):
             report.skipped.append(str(path))
@@ -159,7 +168,23 @@ def _execute(args: list[tuple], workers: int, scheduler: str | None) -> Iterable
         for a in args:
             yield analyse_one(*a)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_end_with, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(analyse_one, *a) for a in args]
         for fut in as_completed(futures):
             yield fut.result()
+
+
+def _end_with(parent_pid: int) -> None:
+    """A pool worker's first step: end when the batch that started it ends, however it ends (a
+    kill -9 gives the pool no chance to stop its workers, which otherwise run on to finish what
+    they were handed). Linux's parent-death signal; elsewhere workers end when their queue closes."""
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the signal was asked for
+        os._exit(1)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -264,3 +265,45 @@ def test_a_rep_whose_velocity_was_withheld_does_not_break_the_summary():
                           result={"reps": reps, "sets": sets})
     s = session_summary(row)
     assert s["best_mean_velocity_mps"] == 0.52 and s["max_velocity_loss_pct"] is None and s["n_reps"] == 2
+
+
+def test_batch_names_the_symlinked_folders_it_does_not_follow(archive, tmp_path, capsys):
+    """Issue 13 item 6: a symlinked session folder was skipped in silence ("stored 0 ... failed 0")."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "linked").symlink_to(sorted(archive.glob("ana/week*"))[0], target_is_directory=True)
+    assert main(["batch", str(tree), "--db", str(tmp_path / "h.sqlite")]) == 0
+    err = capsys.readouterr().err
+    assert "linked: a symbolic link; not followed" in err
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_pool_workers_end_with_a_killed_batch(archive, tmp_path):
+    """Issue 13 item 7: after kill -9 of a batch its pool workers lived on for 30 s or more."""
+    db = tmp_path / "h.sqlite"
+    p = subprocess.Popen([sys.executable, "-m", "barback.cli", "batch", str(archive), "--db", str(db), "--workers", "2"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[int] = []
+    for _ in range(400):  # until the pool's workers exist (bounded: 20 s)
+        try:
+            children = [int(x) for x in Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text().split()]
+        except OSError:
+            children = []
+        if len(children) >= 2 or p.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert children, "the batch ended before its workers could be seen"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    for _ in range(200):  # each worker gone, or a zombie waiting for init: bounded, 10 s
+        alive = [c for c in children if _running(c)]
+        if not alive:
+            break
+        time.sleep(0.05)
+    assert not alive
