@@ -28,7 +28,7 @@ def open_output(path: str | Path, newline: str | None = None):
     whatever a link planted in the output folder points at. Refused in one line."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    except OSError as exc:
+    except OSError:
         if Path(path).is_symlink():
             raise InputError(path, "is a symbolic link; outputs are never written through one") from None
         raise
