@@ -148,7 +148,7 @@ def rep_period(acc_z: np.ndarray, fs_hz: float, valid: np.ndarray | None = None,
         q = max(1, int(fs_hz / HALF_PERIOD_CHECK_HZ))
         m = n // q
         vel = (np.cumsum(x) / fs_hz)[:m * q].reshape(m, q).mean(axis=1)
-        got: np.ndarray = ok[:m * q].reshape(m, q).any(axis=1)
+        got = np.asarray(ok[:m * q].reshape(m, q).any(axis=1), bool)
         lag_q, half_q, lo_q = lag // q, lag // (2 * q), int(np.ceil(lo / q))
         w = max(3, lag_q)  # drift slower than the candidate period removed
         for _ in range(2):  # a steep high-pass: the residual of a moving mean, twice
