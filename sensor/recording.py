@@ -191,14 +191,16 @@ def iter_records(data: bytes, report: ReadReport | None = None) -> Iterator[Reco
     if len(data) < FILE_HEADER.size:
         raise ValueError("not a barback stream (shorter than its header)")
     magic, version, _ = FILE_HEADER.unpack_from(data)
-    if magic == MAGIC:
-        if version > FORMAT_VERSION:
-            raise ValueError(f"stream format version {version} is newer than this reader ({FORMAT_VERSION})")
+    if magic == MAGIC and version <= FORMAT_VERSION:
         yield from _scan(data, rep)
         return
+    # a damaged magic, or a version this reader does not know (newer, or a damaged field): records
+    # laid out and checksummed as this reader's are read; with none, the stream is refused
     records = _scan(data, rep)
     first = next(records, None)
     if first is None:
+        if magic == MAGIC:
+            raise ValueError(f"stream format version {version} is newer than this reader ({FORMAT_VERSION})")
         raise ValueError("not a barback stream (bad magic)")
     rep.header_damaged = True
     yield first

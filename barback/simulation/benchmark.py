@@ -272,11 +272,32 @@ def live_commodity(cache: Path, out=sys.stdout, seeds=range(300, 304)) -> bool:
     return ok
 
 
+def fault_suite(n_cases: int, work: Path, out=sys.stdout) -> bool:
+    """The generated fault suite's totals (barback.simulation.faults)."""
+    from barback.simulation.faults import KINDS, run_suite
+
+    t0 = time.perf_counter()
+    tot = run_suite(n_cases, work, first_seed=10_000)
+    took = time.perf_counter() - t0
+    print("\n### Fault suite (generated damaged and lying inputs through `barback analyze`)\n", file=out)
+    print("| cases | recovered (exit 0) | refused (exit 2, one line) | defects | intact records lost | hangs | "
+          "traced memory peak | goal |", file=out)
+    print("|---|---|---|---|---|---|---|---|", file=out)
+    ok = not tot.failures and tot.cases >= 1000
+    print(f"| {tot.cases:,} | {tot.recovered:,} | {tot.refused:,} | {len(tot.failures)} | {tot.lost_records} | "
+          f"{tot.hangs} | {tot.peak_mb:.0f} MB | {'pass' if ok else 'FAIL'} (>= 1,000 cases, 0 defects) |", file=out)
+    print(f"\nKinds, {n_cases // len(KINDS)} or more cases each: {', '.join(KINDS)}; {took:.0f} s.", file=out)
+    for o in tot.failures[:10]:
+        print(f"- {o.kind} seed {o.seed}: exit {o.exit_code}; {'; '.join(o.problems)}", file=out)
+    return ok
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m barback.simulation.benchmark", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--fault-cases", type=int, default=1100)
     ap.add_argument("--cache", default=os.environ.get("BARBACK_BENCH_CACHE",
                                                       str(Path(tempfile.gettempdir()) / "barback-bench")))
     args = ap.parse_args(argv)
@@ -290,6 +311,9 @@ def main(argv=None) -> int:
         cache.mkdir(parents=True, exist_ok=True)
         ok &= speed(cache)
         ok &= live(cache)
+    if args.fault_cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            ok &= fault_suite(args.fault_cases, Path(tmp))
     print(f"\nOverall: {'all goals met' if ok else 'some goals missed (see FAIL rows)'}")
     return 0 if ok else 1
 

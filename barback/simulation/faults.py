@@ -1,0 +1,270 @@
+"""A generated fault suite: damaged and lying inputs run through the command users run.
+
+Each case takes a small, valid session (a native recording of three WitMotion sensors, or the
+same session as generic CSV) and damages or falsifies one thing: it cuts, flips or lies in the
+bytes of the native stream; stamps one record or row far away; writes milliseconds under a
+seconds header, huge values, junk rows; or lies in the metadata. Then it runs
+`barback analyze` in this process and checks what a user is owed:
+
+* exit 0 (a recovery), or exit 2 with exactly one error line; never a traceback, an "internal
+  error", or a hang (each case is bounded by an alarm);
+* memory bounded by the data, not by its timestamps (the traced peak stays under a fixed bound
+  that a grid sized by one far stamp would exceed a hundredfold);
+* every intact record of a damaged stream read back, and the damage named in a warning;
+* every good row of a CSV with junk rows in it kept.
+
+Used by `tests/faults/test_fault_suite.py` (a few hundred cases) and by `make bench` (the totals
+over more than a thousand)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import signal
+import tracemalloc
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+NATIVE_KINDS = ("truncate", "flip", "lying_length", "far_host_stamp")
+CSV_KINDS = ("csv_truncate", "csv_junk", "csv_far_stamp", "csv_huge", "csv_ms", "meta_lie")
+KINDS = NATIVE_KINDS + CSV_KINDS
+MAX_TRACED_MB = 400.0  # the small session takes ~40 MB; one far stamp's grid would take gigabytes
+CASE_TIMEOUT_S = 60
+
+
+@dataclass
+class Outcome:
+    kind: str
+    seed: int
+    exit_code: int
+    refused: bool
+    problems: list[str] = field(default_factory=list)  # what the user was not owed
+    lost_records: int = 0
+    peak_mb: float = 0.0
+
+
+@dataclass
+class Totals:
+    cases: int = 0
+    recovered: int = 0
+    refused: int = 0
+    lost_records: int = 0
+    hangs: int = 0
+    peak_mb: float = 0.0
+    by_kind: Counter = field(default_factory=Counter)
+    failures: list[Outcome] = field(default_factory=list)
+
+    def add(self, o: Outcome) -> None:
+        self.cases += 1
+        self.by_kind[o.kind] += 1
+        self.refused += o.refused
+        self.recovered += not o.refused and not o.problems
+        self.lost_records += o.lost_records
+        self.hangs += any("hang" in p for p in o.problems)
+        self.peak_mb = max(self.peak_mb, o.peak_mb)
+        if o.problems:
+            self.failures.append(o)
+
+
+def base_sessions(root: Path) -> tuple[Path, Path]:
+    """The small valid session, as a native recording and as a CSV session."""
+    from barback.simulation.simulate import scenario, simulate, write_recording, write_session
+
+    sim = simulate(scenario("deadlift_52hz", seed=5, sets=1, reps_per_set=3))
+    return write_recording(sim, root / "native"), write_session(sim, root / "csv")
+
+
+def _record_spans(data: bytes) -> list[tuple[int, int]]:
+    """Byte ranges of the records of an undamaged stream (they follow each other from the header)."""
+    from barback.sensor.recording import CRC, FILE_HEADER, RECORD_HEAD
+
+    spans, pos = [], FILE_HEADER.size
+    while pos + RECORD_HEAD.size <= len(data):
+        length = RECORD_HEAD.unpack_from(data, pos)[-1]
+        end = pos + RECORD_HEAD.size + length + CRC.size
+        spans.append((pos, end))
+        pos = end
+    return spans
+
+
+def _damage_native(rng: np.random.Generator, kind: str, stream: Path) -> int:
+    """Damage the stream in place; returns how many records stay intact."""
+    import zlib
+
+    from barback.sensor.recording import CRC, RECORD_HEAD
+
+    data = bytearray(stream.read_bytes())
+    spans = _record_spans(bytes(data))
+    if kind == "truncate":
+        cut = int(rng.integers(0, len(data)))
+        del data[cut:]
+        intact = sum(end <= cut for _, end in spans)
+    elif kind == "flip":
+        at = rng.integers(0, len(data), size=int(rng.integers(1, 30)))
+        if rng.random() < 0.2:
+            at[0] = rng.integers(0, 8)  # the file header too
+        for i in at:
+            data[i] ^= int(rng.integers(1, 256))
+        starts = np.array([a for a, _ in spans])
+        hit = {int(np.searchsorted(starts, i, side="right")) - 1 for i in at}
+        intact = len(spans) - len(hit - {-1})
+    elif kind == "lying_length":
+        near_end = rng.random() < 0.5  # a length that runs past the end of the file
+        j = int(rng.integers(max(0, len(spans) - 60), len(spans))) if near_end else int(rng.integers(0, len(spans)))
+        a = spans[j][0] + RECORD_HEAD.size - 2
+        true = int.from_bytes(data[a:a + 2], "little")
+        past_end = len(data) - spans[j][0] - RECORD_HEAD.size - CRC.size + 1
+        lie = (int(rng.integers(past_end, 4097)) if near_end and past_end <= 4096 else
+               int(rng.choice([0, true - 1, true + 1, int(rng.integers(0, 65536))])))
+        data[a:a + 2] = (lie if lie != true else true + 7).to_bytes(2, "little")
+        intact = len(spans) - 1
+    else:  # far_host_stamp: one well-formed record (its CRC made right) stamped far away
+        j = int(rng.integers(0, len(spans)))
+        a, end = spans[j]
+        t = int(rng.choice([2**62, -(2**62), 10**15, 10**12 * int(rng.integers(1, 1000))]))
+        data[a + 4:a + 12] = t.to_bytes(8, "little", signed=True)
+        data[end - CRC.size:end] = CRC.pack(zlib.crc32(bytes(data[a + 1:end - CRC.size])))
+        intact = len(spans)
+    stream.write_bytes(bytes(data))
+    return intact
+
+
+def _damage_csv(rng: np.random.Generator, kind: str, folder: Path) -> None:
+    meta_path = folder / "session.json"
+    meta = json.loads(meta_path.read_text())
+    role = str(rng.choice(sorted(meta["sensors"])))
+    path = folder / meta["sensors"][role]
+    lines = path.read_text().splitlines(keepends=True)
+    if kind == "csv_truncate":
+        raw = path.read_bytes()
+        path.write_bytes(raw[:int(rng.integers(0, len(raw)))])
+    elif kind == "csv_junk":
+        for _ in range(int(rng.integers(1, 20))):
+            junk = rng.choice(["\n", ",,,,,,\n", "nan,x,y\n", '"\n', "\x00\x01\x02\n", "1,2\n", "time_s,acc\n",
+                               "".join(chr(int(c)) for c in rng.integers(32, 127, 30)) + "\n"])
+            lines.insert(int(rng.integers(1, len(lines) + 1)), str(junk))
+        path.write_text("".join(lines))
+    elif kind == "csv_far_stamp":
+        i = int(rng.integers(1, len(lines)))
+        cells = lines[i].rstrip("\n").split(",")
+        cells[0] = str(rng.choice(["1e6", "1e15", "-1e9", "4294967296", "1e308", "inf", "-inf", "nan"]))
+        lines[i] = ",".join(cells) + "\n"
+        path.write_text("".join(lines))
+    elif kind == "csv_huge":
+        for _ in range(int(rng.integers(1, 10))):
+            i = int(rng.integers(1, len(lines)))
+            cells = lines[i].rstrip("\n").split(",")
+            cells[int(rng.integers(1, len(cells)))] = str(rng.choice(["1e200", "-1e300", "inf", "nan", "9" * 400]))
+            lines[i] = ",".join(cells) + "\n"
+        path.write_text("".join(lines))
+    elif kind == "csv_ms":
+        head, rows = lines[0], np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        rows[:, 0] *= 1000.0
+        np.savetxt(path, rows, delimiter=",", header=head.strip(), comments="", fmt="%.10g")
+    else:  # meta_lie
+        key = str(rng.choice(["exercise", "sensors", "loads_kg", "athlete", "date", "rate_hz", "whole"]))
+        lies: dict[str, list] = {
+            "exercise": ["deadlfit", "", None, 3, ["deadlift"]],
+            "sensors": [{"bar": "../../../../etc/passwd"}, {"bar": "/dev/zero"}, {}, {"bar": "missing.csv"},
+                        {"bar": meta["sensors"][role], "lumbar_upper": meta["sensors"][role]}, "bar.csv", None],
+            "loads_kg": [{"1": "heavy"}, [1, 2], {"1": -5}, {"0": 100}, {"1": 1e300}],
+            "athlete": [{"x": 1}, 7, "a" * 10_000],
+            "date": ["yesterday", 12, "2026-13-45"],
+            "rate_hz": [0, -1, "fast", 1e300],
+        }
+        if key == "whole":
+            meta_path.write_text(str(rng.choice(["", "{", "[]", "null", '"x"', "{\"exercise\": }"])))
+            return
+        meta[key] = lies[key][int(rng.integers(0, len(lies[key])))]
+        meta_path.write_text(json.dumps(meta))
+
+
+class _Hang(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Hang()
+
+
+def run_case(kind: str, seed: int, bases: tuple[Path, Path], work: Path) -> Outcome:
+    """Damage a copy of the base session, run `barback analyze` on it, judge what came back."""
+    from barback.cli import main
+    from barback.sensor.recording import read_recording
+
+    rng = np.random.default_rng([seed, KINDS.index(kind)])
+    native = kind in NATIVE_KINDS
+    folder = work / f"{kind}-{seed}"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(bases[0] if native else bases[1], folder)
+    intact = _damage_native(rng, kind, folder / "stream.bbr") if native else 0
+    if not native:
+        _damage_csv(rng, kind, folder)
+    out = folder / "result.json"
+    err = io.StringIO()
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(CASE_TIMEOUT_S)
+    tracemalloc.start()
+    problems: list[str] = []
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main(["analyze", str(folder), "--json", str(out), "--quiet"])
+    except _Hang:
+        rc, problems = -1, [f"hang: no answer within {CASE_TIMEOUT_S} s"]
+    except BaseException as exc:  # noqa: BLE001 - anything escaping main is a defect
+        rc, problems = -1, [f"escaped main: {type(exc).__name__}: {exc}"]
+    finally:
+        peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    lines = [x for x in err.getvalue().splitlines() if x.strip()]
+    errors = [x for x in lines if "error:" in x]
+    if any("Traceback" in x or "internal error" in x for x in lines):
+        problems.append("traceback or internal error: " + " | ".join(lines[-3:]))
+    if rc == 2 and len(errors) != 1:
+        problems.append(f"refused with {len(errors)} error lines")
+    if rc not in (0, 2, -1):
+        problems.append(f"exit {rc}")
+    if rc == 0 and not out.exists():
+        problems.append("exit 0 without a result")
+    if peak_mb > MAX_TRACED_MB:
+        problems.append(f"traced memory peak {peak_mb:.0f} MB")
+    lost = 0
+    if native and rc in (0, 2):
+        try:
+            _, records, rep = read_recording(folder)
+        except (OSError, ValueError):
+            records, rep = [], None
+        lost = max(0, intact - len(records))
+        if lost:
+            problems.append(f"{lost} intact record(s) lost" + (" (refused)" if rc == 2 else ""))
+    if native and rc == 0 and rep is not None:
+        damaged = (rep.corrupt_records or rep.truncated_tail or rep.skipped_bytes or rep.header_damaged)
+        if damaged and not any("skipped" in x or "cut short" in x or "damaged" in x for x in lines):
+            problems.append("damage not named in a warning")
+    if kind == "csv_junk" and rc == 0:
+        from barback.sessions.csv_format import load_session
+
+        with contextlib.redirect_stderr(io.StringIO()):
+            good, got = load_session(bases[1]), load_session(folder)
+        for role, s in good.streams.items():
+            if len(got.streams[role].t_s) != len(s.t_s):
+                problems.append(f"{role}: {len(s.t_s) - len(got.streams[role].t_s)} good row(s) lost to junk")
+    shutil.rmtree(folder, ignore_errors=True)
+    return Outcome(kind, seed, rc, rc == 2, problems, lost, peak_mb)
+
+
+def run_suite(n_cases: int, work: Path, first_seed: int = 0) -> Totals:
+    """`n_cases` cases, the kinds in turn, each with its own seed."""
+    work.mkdir(parents=True, exist_ok=True)
+    bases = base_sessions(work / "base")
+    totals = Totals()
+    for i in range(n_cases):
+        totals.add(run_case(KINDS[i % len(KINDS)], first_seed + i // len(KINDS), bases, work))
+    return totals

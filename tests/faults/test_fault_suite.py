@@ -1,0 +1,38 @@
+"""The generated fault suite (barback.simulation.faults): damaged and lying inputs through
+`barback analyze`, each case judged on what a user is owed. `make bench` runs more than a
+thousand; here a few hundred, other seeds."""
+
+import pytest
+
+from barback.simulation.faults import KINDS, base_sessions, run_case
+
+
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory):
+    return base_sessions(tmp_path_factory.mktemp("fault-base"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_generated_faults(kind, bases, tmp_path):
+    problems = []
+    for seed in range(20):
+        o = run_case(kind, seed, bases, tmp_path)
+        problems += [f"seed {seed}: {p}" for p in o.problems]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_suite_catches_a_lost_record(bases, tmp_path, monkeypatch):
+    """The judge can fail: a reader that drops the last record it reads is caught as a loss."""
+    import barback.sensor.recording as recording
+
+    real = recording.iter_records
+
+    def lossy(data, report=None):
+        out = list(real(data, report))
+        if report is not None:
+            report.n_records -= 1
+        return iter(out[:-1])
+
+    monkeypatch.setattr(recording, "iter_records", lossy)
+    o = run_case("truncate", 3, bases, tmp_path)
+    assert any("lost" in p for p in o.problems)
