@@ -55,7 +55,7 @@ class LiveAnalyzer:
     exercise: str
     bar_sensor_id: int
     on_rep: Callable[[LiveRep], None] = lambda r: None
-    window_s: float = 60.0
+    window_s: float = 30.0
     rest_s: float = 0.5
     rise_mps: float = 0.15  # a stroke whose leaky vertical speed passes this is a candidate rep
     settle_s: float = 0.6  # after the top, before the analysis runs (the lockout must be in the data)

@@ -15,7 +15,7 @@ def bases(tmp_path_factory):
 @pytest.mark.parametrize("kind", KINDS)
 def test_generated_faults(kind, bases, tmp_path):
     problems = []
-    for seed in range(20):
+    for seed in range(40):
         o = run_case(kind, seed, bases, tmp_path)
         problems += [f"seed {seed}: {p}" for p in o.problems]
     assert not problems, "\n".join(problems)
@@ -36,3 +36,15 @@ def test_the_suite_catches_a_lost_record(bases, tmp_path, monkeypatch):
     monkeypatch.setattr(recording, "iter_records", lossy)
     o = run_case("truncate", 3, bases, tmp_path)
     assert any("lost" in p for p in o.problems)
+
+
+def test_the_suite_catches_memory_sized_by_a_timestamp(bases, tmp_path, monkeypatch):
+    """With the grid's bounds switched off, one far stamp sizes the grid: the case's memory cap
+    makes that a failed allocation, and the judge reports it."""
+    import barback.analysis.timebase as timebase
+
+    monkeypatch.setattr(timebase, "MAX_GRID_FACTOR", 1e300)
+    monkeypatch.setattr(timebase, "MAX_GRID_GAP_S", 1e300)
+    monkeypatch.setattr(timebase, "STRAY_GAP_S", 1e300)
+    outcomes = [run_case("csv_far_stamp", seed, bases, tmp_path) for seed in range(12)]
+    assert any(o.problems for o in outcomes)
