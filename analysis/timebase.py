@@ -208,7 +208,7 @@ def to_uniform(stream: ImuStream) -> UniformStream:
     are averaged over about 0.2 s, which keeps the local rate and removes the burst pattern."""
     t = stream.t_s
     if len(t) < 4:
-        raise ValueError("too few samples")
+        raise TimestampError(f"only {len(t)} sample(s): too few to analyse")
     if not np.all(np.isfinite(t)):
         raise TimestampError("timestamps that are not numbers")
     p = nominal_period(t)

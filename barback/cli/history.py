@@ -9,10 +9,14 @@ from pathlib import Path
 from barback.cli.common import EXIT_INPUT, BleProblem, Formatter, overrides, positive_float, run_ble, usage_error, warn
 
 
-def _store(args):
-    from barback.history.store import DEFAULT_DB, Store
+def _store(args, existing: bool = False):
+    """The history database. `existing`: only to read, so a mistyped path is named, not created."""
+    from barback.history.store import DEFAULT_DB, Store, StoreError
 
-    return Store(args.db or DEFAULT_DB)
+    path = Path(args.db or DEFAULT_DB)
+    if existing and not path.exists():
+        raise StoreError(path, "no history database here (batch, calibrate or athlete settings create one)")
+    return Store(path)
 
 
 def cmd_batch(args) -> int:
@@ -55,7 +59,7 @@ def cmd_history(args) -> int:
     from barback.history.trends import history
     from barback.reporting.table import print_history
 
-    store = _store(args)
+    store = _store(args, existing=True)
     mvt = {a: store.athlete(a)["mvt_mps"] for a in store.athletes()}
     h = history(store.sessions(args.athlete), store.journal(args.athlete), mvt)
     if args.json:
@@ -78,21 +82,29 @@ def cmd_journal(args) -> int:
 
 
 def cmd_athlete(args) -> int:
-    store = _store(args)
     over = overrides(args.threshold)
+    looking = not over and args.mvt is None  # only to look: nothing is created
+    store = _store(args, existing=looking)
+    if looking and args.name not in store.athletes():
+        from barback.history.store import StoreError
+
+        known = ", ".join(store.athletes()) or "none yet"
+        raise StoreError(store.path, f"no athlete {args.name!r} (known: {known})")
     if over:
         from barback.analysis.config import load_thresholds
 
         try:
             load_thresholds(overrides=over)
         except (KeyError, ValueError) as exc:
-            return usage_error(str(exc).strip("'\""))
+            return usage_error(str(exc.args[0]) if exc.args else str(exc))
     if over or args.mvt is not None:
         store.set_athlete_settings(args.name, over, args.mvt)
     if args.name not in store.athletes():
         store.athlete_id(args.name, create=True)
     a = store.athlete(args.name)
-    print(f"{a['name']}: max lumbar flexion {a['max_flexion_deg'] or '–'}°, MVT {a['mvt_mps'] or 'default'}, "
+    flex = "–" if a["max_flexion_deg"] is None else f"{a['max_flexion_deg']:.1f}"
+    mvt = "default" if a["mvt_mps"] is None else f"{a['mvt_mps']:.2f} m/s"
+    print(f"{a['name']}: max lumbar flexion {flex}°, MVT {mvt}, "
           f"thresholds {a['thresholds'] or 'default'}")
     return 0
 

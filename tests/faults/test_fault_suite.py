@@ -48,3 +48,10 @@ def test_the_suite_catches_memory_sized_by_a_timestamp(bases, tmp_path, monkeypa
     monkeypatch.setattr(timebase, "STRAY_GAP_S", 1e300)
     outcomes = [run_case("csv_far_stamp", seed, bases, tmp_path) for seed in range(12)]
     assert any(o.problems for o in outcomes)
+
+
+def test_a_stream_cut_to_a_few_samples_is_refused_in_one_line(bases, tmp_path):
+    """Found by the suite (bench seed 10137): a stream cut after three bar samples ended in
+    "internal error: ValueError: too few samples"."""
+    o = run_case("truncate", 10137, bases, tmp_path)
+    assert o.exit_code == 2 and not o.problems

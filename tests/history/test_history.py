@@ -307,3 +307,29 @@ def test_pool_workers_end_with_a_killed_batch(archive, tmp_path):
             break
         time.sleep(0.05)
     assert not alive
+
+
+def test_reading_commands_never_create(tmp_path, capsys):
+    """Issue 14: `history --db typo.sqlite` created an empty database, and `athlete NAME` only to
+    look created the athlete. Both now name the mistake in one line (exit 2); nothing is created."""
+    typo = tmp_path / "typo.sqlite"
+    assert main(["history", "--db", str(typo)]) == 2
+    assert "no history database here" in capsys.readouterr().err and not typo.exists()
+    db = tmp_path / "h.sqlite"
+    assert main(["athlete", "Ana", "--db", str(db), "--mvt", "0.2"]) == 0  # settings: created
+    assert main(["athlete", "Bo", "--db", str(db)]) == 2
+    assert "no athlete 'Bo' (known: Ana)" in capsys.readouterr().err
+    assert Store(db).athletes() == ["Ana"]
+    assert main(["athlete", "Ana", "--db", str(db)]) == 0
+
+
+def test_athlete_line_is_rounded_and_errors_keep_their_quotes(tmp_path, capsys):
+    db = str(tmp_path / "h.sqlite")
+    store = Store(db)
+    store.athlete_id("Ana", create=True)
+    store.set_calibration("Ana", {"max_flexion_deg": 57.00698117230398})
+    assert main(["athlete", "Ana", "--db", db, "--mvt", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "max lumbar flexion 57.0°" in out and "MVT 0.20 m/s" in out
+    assert main(["athlete", "Ana", "--db", db, "--threshold", "lumbar_flexion.peak_dg=50"]) == 2
+    assert "unknown threshold 'lumbar_flexion.peak_dg'" in capsys.readouterr().err
