@@ -131,7 +131,10 @@ def _inside(meta_path: Path, folder: Path, fname, role_name: str) -> Path:
     absolute path, a symlink pointing away), and not a device or a pipe (that never ends)."""
     if not isinstance(fname, str) or not fname:
         raise InputError(meta_path, f"sensors.{role_name} must name a CSV file in the session folder")
-    p = (folder / fname).resolve()
+    try:
+        p = (folder / fname).resolve()
+    except (RuntimeError, OSError):  # a link to itself, or round a loop of links
+        raise InputError(meta_path, f"sensors.{role_name}: {fname} is a symbolic link that loops") from None
     if not p.is_relative_to(folder):
         raise InputError(meta_path, f"sensors.{role_name} names a file outside the session folder; "
                                     "a session reads only its own files")

@@ -3,7 +3,8 @@
 Each case takes a small, valid session (a native recording of three WitMotion sensors, or the
 same session as generic CSV) and damages or falsifies one thing: it cuts, flips or lies in the
 bytes of the native stream; stamps one record or row far away; writes milliseconds under a
-seconds header, huge values, junk rows; or lies in the metadata. Then it runs
+seconds header, huge values, junk rows; replaces a file by a named pipe, a folder, an empty file
+or a link (to /dev/zero, out of the folder, to itself); or lies in the metadata. Then it runs
 `barback analyze` in this process and checks what a user is owed:
 
 * exit 0 (a recovery), or exit 2 with exactly one error line; never a traceback, an "internal
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 NATIVE_KINDS = ("truncate", "flip", "lying_length", "far_host_stamp")
-CSV_KINDS = ("csv_truncate", "csv_junk", "csv_far_stamp", "csv_huge", "csv_ms", "meta_lie")
+CSV_KINDS = ("csv_truncate", "csv_junk", "csv_far_stamp", "csv_huge", "csv_ms", "meta_lie", "special_file")
 KINDS = NATIVE_KINDS + CSV_KINDS
 CASE_MEMORY_MB = 1536  # room for one case above what the process already holds
 CASE_TIMEOUT_S = 60
@@ -164,6 +165,24 @@ def _damage_csv(rng: np.random.Generator, kind: str, folder: Path) -> None:
         head, rows = lines[0], np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
         rows[:, 0] *= 1000.0
         np.savetxt(path, rows, delimiter=",", header=head.strip(), comments="", fmt="%.10g")
+    elif kind == "special_file":  # the role's file is not a regular file of the folder
+        import os
+
+        path.unlink()
+        what = str(rng.choice(["fifo", "folder", "link_zero", "link_out", "empty", "link_loop"]))
+        if what == "fifo":
+            os.mkfifo(path)
+        elif what == "folder":
+            path.mkdir()
+        elif what == "link_zero":
+            path.symlink_to("/dev/zero")
+        elif what == "link_out":
+            path.symlink_to(folder.parent / "outside.csv")
+            (folder.parent / "outside.csv").write_text("".join(lines))
+        elif what == "link_loop":
+            path.symlink_to(path.name)
+        else:
+            path.write_text("")
     else:  # meta_lie
         key = str(rng.choice(["exercise", "sensors", "loads_kg", "athlete", "date", "rate_hz", "whole"]))
         lies: dict[str, list] = {

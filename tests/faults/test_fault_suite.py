@@ -55,3 +55,19 @@ def test_a_stream_cut_to_a_few_samples_is_refused_in_one_line(bases, tmp_path):
     "internal error: ValueError: too few samples"."""
     o = run_case("truncate", 10137, bases, tmp_path)
     assert o.exit_code == 2 and not o.problems
+
+
+def test_a_sensor_file_that_links_to_itself_is_refused_in_one_line(bases, tmp_path):
+    """Found by the suite's special files: a role's CSV that is a symbolic link to itself ended in
+    "internal error: RuntimeError: Symlink loop"."""
+    import json
+    import shutil
+
+    from barback.cli import main
+
+    d = tmp_path / "s"
+    shutil.copytree(bases[1], d)
+    name = json.loads((d / "session.json").read_text())["sensors"]["bar"]
+    (d / name).unlink()
+    (d / name).symlink_to(name)
+    assert main(["analyze", str(d), "--quiet"]) == 2
