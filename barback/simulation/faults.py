@@ -15,7 +15,7 @@ or a link (to /dev/zero, out of the folder, to itself); or lies in the metadata.
 * every intact record of a damaged stream read back, and the damage named in a warning;
 * every good row of a CSV with junk rows in it kept.
 
-Used by `tests/faults/test_fault_suite.py` (400 cases) and by `make bench` (the totals over
+Used by `tests/faults/test_fault_suite.py` (440 cases) and by `make bench` (the totals over
 2,000 others)."""
 
 from __future__ import annotations
