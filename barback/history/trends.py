@@ -32,6 +32,7 @@ class LoadVelocity:
     r2: float
     mvt_mps: float
     e1rm_kg: float | None
+    e1rm_withheld: str | None = None  # why no e1RM is given, when none is
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,9 +48,23 @@ def load_velocity_profile(loads_kg, velocities_mps, exercise: str, mvt_mps: floa
         return None
     fit = stats.linregress(x, y)
     mvt = mvt_mps if mvt_mps is not None else DEFAULT_MVT_MPS.get(exercise, 0.15)
-    e1rm = (mvt - fit.intercept) / fit.slope if fit.slope < 0 else None
-    return LoadVelocity(exercise, int(len(x)), float(fit.slope), float(fit.intercept), float(fit.rvalue**2),
-                        float(mvt), None if e1rm is None else float(e1rm))
+    r2 = float(fit.rvalue**2)
+    e1rm: float | None = float((mvt - fit.intercept) / fit.slope) if fit.slope < 0 else None
+    why = None
+    if e1rm is None:
+        why = "velocity does not fall as the load rises"
+    elif r2 < MIN_E1RM_R2:
+        why = f"the sets do not follow one line (R² {r2:.2f} < {MIN_E1RM_R2:.2f})"
+    elif e1rm > MAX_E1RM_EXTRAPOLATION * float(np.max(x)):
+        why = f"{e1rm:.0f} kg is more than {MAX_E1RM_EXTRAPOLATION:g}x the heaviest load lifted ({np.max(x):g} kg)"
+    return LoadVelocity(exercise, int(len(x)), float(fit.slope), float(fit.intercept), r2,
+                        float(mvt), None if why else e1rm, why)
+
+
+# our choices: an individual's load-velocity line is close to straight (R² above 0.9 is usual), so
+# a poorer fit is sets that do not belong together; and a 1RM far beyond what was lifted is a guess
+MIN_E1RM_R2 = 0.7
+MAX_E1RM_EXTRAPOLATION = 2.0
 
 
 def session_summary(row) -> dict:

@@ -55,7 +55,8 @@ def print_history(h: dict, file: TextIO | None = None) -> None:
         print(f"{s['id']:>4} {s['date']:<11} {(s['athlete'] or '–'):<14} {s['exercise']:<18} {s['n_reps']:>4} "
               f"{mv:>8} {fl:>7} {s['flags_per_rep']:>9.2f}", file=out)
     for p in h["load_velocity"]:
-        e1 = "–" if p["e1rm_kg"] is None else f"{p['e1rm_kg']:.0f} kg"
+        e1 = f"{p['e1rm_kg']:.0f} kg" if p["e1rm_kg"] is not None else (
+            f"withheld: {p['e1rm_withheld']}" if p.get("e1rm_withheld") else "–")
         print(f"\n{p['athlete'] or ''} {p['exercise']}: load-velocity slope {p['slope_mps_per_kg'] * 100:.2f} m/s per "
               f"100 kg, R² {p['r2']:.2f}, estimated 1RM {e1} (at {p['mvt_mps']:.2f} m/s)", file=out)
     for line in h["pain"]["patterns"]:

@@ -333,3 +333,16 @@ def test_athlete_line_is_rounded_and_errors_keep_their_quotes(tmp_path, capsys):
     assert "max lumbar flexion 57.0°" in out and "MVT 0.20 m/s" in out
     assert main(["athlete", "Ana", "--db", db, "--threshold", "lumbar_flexion.peak_dg=50"]) == 2
     assert "unknown threshold 'lumbar_flexion.peak_dg'" in capsys.readouterr().err
+
+
+def test_e1rm_is_withheld_when_the_sets_do_not_follow_one_line():
+    """Issue 14: unrelated loads gave R² 0.02 and still "estimated 1RM 701 kg"."""
+    from barback.history.trends import load_velocity_profile
+
+    bad = load_velocity_profile([60, 100, 140, 80], [0.70, 0.40, 0.55, 0.65], "deadlift")  # R² 0.31
+    assert bad is not None and bad.e1rm_kg is None and "one line" in bad.e1rm_withheld
+    far = load_velocity_profile([40, 45, 50], [1.00, 0.99, 0.98], "deadlift")
+    assert far is not None and far.e1rm_kg is None and "heaviest load" in far.e1rm_withheld
+    good = load_velocity_profile([60, 100, 140], [0.84, 0.60, 0.36], "deadlift")
+    assert good is not None and good.e1rm_withheld is None
+    assert good.e1rm_kg == pytest.approx((good.mvt_mps - 1.2) / -0.006, rel=1e-6)
