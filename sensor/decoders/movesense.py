@@ -86,9 +86,8 @@ class Decoder:
         if self._last_ts_ms is not None:
             if ts < self._last_ts_ms and self._last_ts_ms - ts > 2**31:
                 wraps += 1  # uint32 ms counter wrapped (every 49.7 days)
-            elif self._clock.restarted((ts + wraps * 2**32) * 1e-3, host_s):
-                pass  # the sensor rebooted: its clock began again (re-based, counted by the clock)
-            elif ts <= self._last_ts_ms:
+            # a stamp far behind is a reboot (the clock re-bases and counts it); a little behind, a repeat
+            elif not self._clock.restarted((ts + wraps * 2**32) * 1e-3, host_s) and ts <= self._last_ts_ms:
                 self.stats.duplicates += 1
                 return None
         t0 = (ts + wraps * 2**32) * 1e-3
