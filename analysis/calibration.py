@@ -15,8 +15,8 @@ from barback.analysis.config import PipelineSettings
 from barback.analysis.errors import InputError
 from barback.analysis.imu import Role, Session
 from barback.analysis.lumbar import lumbar_angles
-from barback.analysis.orientation import estimate_attitude
-from barback.analysis.timebase import TimestampError, to_uniform
+from barback.analysis.orientation import prepare_stream
+from barback.analysis.timebase import TimestampError
 
 STEPS = (("stand tall and still", 5.0), ("bend forward as far as comfortable and hold", 6.0),
          ("stand tall again", 4.0))
@@ -40,10 +40,10 @@ def calibrate(session: Session, settings: PipelineSettings = PipelineSettings())
     sensors = {}
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         try:
-            u = to_uniform(session.streams[role])
+            u, att, _ = prepare_stream(session.streams[role], role, settings)
         except TimestampError as exc:
             raise InputError(session.source or "calibration", f"{role.value}: {exc}") from None
-        sensors[role] = (u.t_s, estimate_attitude(u, settings), u.fs_hz)
+        sensors[role] = (u.t_s, att, u.fs_hz)
     angles = lumbar_angles(sensors)
     assert angles.t_s is not None and angles.inclination_deg is not None and angles.flexion_deg is not None
     t_ref, flex, standing = angles.t_s, angles.flexion_deg, angles.standing_s

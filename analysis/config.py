@@ -168,6 +168,10 @@ class PipelineSettings:
     still_short_rest_tol_g: float = 0.01  # a shorter rest must match local gravity within this
     tilt_gain_per_s: float = 0.15  # complementary filter: accelerometer pull on the tilt estimate
     tilt_gain_still_per_s: float = 2.0
+    # the lumbar sensors' angles are worked out at no more than this rate (block means of the
+    # samples): a trunk bends and straightens well below 5 Hz, and a 200 Hz stream costs four
+    # times the work of 50 Hz for the same angles. None keeps the sensor's own rate.
+    lumbar_rate_hz: float | None = 100.0
     set_gap_s: float = 30.0
     min_rom_m: float = 0.15
     min_rom_bench_m: float = 0.12

@@ -21,9 +21,12 @@ from numba import njit
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from barback.analysis.config import PipelineSettings
-from barback.analysis.imu import FloatArray
-from barback.analysis.timebase import MAX_BRIDGE_S, UniformStream
+from barback.analysis.imu import FloatArray, ImuStream, Role
+from barback.analysis.timebase import MAX_BRIDGE_S, UniformStream, decimate, to_uniform
 from barback.analysis.units import G0_MPS2
+
+# the forward pass that starts the backward one runs over at most this much of the recording's end
+WARMUP_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -115,11 +118,16 @@ def _interp_per_period(values: list[np.ndarray] | list[float], centers: list[flo
 
 
 @njit(cache=True, nogil=True)
-def _mahony(gyro, acc, dt, gain, q0):  # pragma: no cover - compiled
-    n = gyro.shape[0]
-    out = np.empty((n, 4))
+def _mahony(gyro, acc, dt, gain, q0, start, stop, step, out_q, out_up):  # pragma: no cover - compiled
+    """Mahony's complementary filter over samples start, start + step, ... (not stop), from the
+    attitude q0; step -1 runs back in time (the rotation rates change sign). Writes the attitude
+    (sensor -> world) to out_q and world up in the sensor frame to out_up where these have rows,
+    and returns the last attitude."""
     qw, qx, qy, qz = q0[0], q0[1], q0[2], q0[3]
-    for i in range(n):
+    sign = 1.0 if step > 0 else -1.0
+    keep_q = out_q.shape[0] > 0
+    keep_up = out_up.shape[0] > 0
+    for i in range(start, stop, step):
         ax, ay, az = acc[i, 0], acc[i, 1], acc[i, 2]
         an = np.sqrt(ax * ax + ay * ay + az * az)
         ex = ey = ez = 0.0
@@ -134,9 +142,9 @@ def _mahony(gyro, acc, dt, gain, q0):  # pragma: no cover - compiled
             ey = az * vx - ax * vz
             ez = ax * vy - ay * vx
         k = gain[i]
-        wx = gyro[i, 0] + k * ex
-        wy = gyro[i, 1] + k * ey
-        wz = gyro[i, 2] + k * ez
+        wx = sign * gyro[i, 0] + k * ex
+        wy = sign * gyro[i, 1] + k * ey
+        wz = sign * gyro[i, 2] + k * ez
         th = np.sqrt(wx * wx + wy * wy + wz * wz) * dt
         if th > 1e-12:
             s = np.sin(0.5 * th) / (th / dt)
@@ -148,11 +156,18 @@ def _mahony(gyro, acc, dt, gain, q0):  # pragma: no cover - compiled
             nz = qw * dz + qx * dy - qy * dx + qz * c
             nn = np.sqrt(nw * nw + nx * nx + ny * ny + nz * nz)
             qw, qx, qy, qz = nw / nn, nx / nn, ny / nn, nz / nn
-        out[i, 0] = qw
-        out[i, 1] = qx
-        out[i, 2] = qy
-        out[i, 3] = qz
-    return out
+        if keep_q:
+            out_q[i, 0] = qw
+            out_q[i, 1] = qx
+            out_q[i, 2] = qy
+            out_q[i, 3] = qz
+        if keep_up:
+            out_up[i, 0] = 2.0 * (qx * qz - qw * qy)
+            out_up[i, 1] = 2.0 * (qw * qx + qy * qz)
+            out_up[i, 2] = qw * qw - qx * qx - qy * qy + qz * qz
+    q = np.empty(4)
+    q[0], q[1], q[2], q[3] = qw, qx, qy, qz
+    return q
 
 
 def quat_from_up(up_sf: np.ndarray) -> np.ndarray:
@@ -306,17 +321,20 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
             gain[a:b] = 0.0
             gain[b:b + k] = np.maximum(gain[b:b + k], 4.0)
             gain[max(0, a - k):a] = np.maximum(gain[max(0, a - k):a], 4.0)
-    # a recording may start mid-set with the sensor anywhere: the first pass starts from the
-    # mean specific force of its first second and converges; the backward pass starts from
-    # where that one ended, and the forward pass is run again from where the backward one
-    # ended, so that neither pass is still converging at either end of the recording
-    q0 = quat_from_up(np.mean(acc[:min(n, max(1, int(s.fs_hz)))], axis=0))
-    rev_gyro, rev_acc, rev_gain = -gyro[::-1].copy(), acc[::-1].copy(), gain[::-1].copy()
-    q_f = _mahony(gyro, acc, dt, gain, q0)
-    # backward pass: time reversed, so rotation rates change sign
-    q_b = _mahony(rev_gyro, rev_acc, dt, rev_gain, q_f[-1].copy())[::-1]
-    q_f = _mahony(gyro, acc, dt, gain, q_b[0].copy())
-    up = up_from_quat(q_f) + up_from_quat(q_b)
+    # a recording may start mid-set with the sensor anywhere. The backward pass must start
+    # converged at the recording's end: a forward pass over the last minute (the whole recording
+    # when shorter) from the mean specific force of that minute's first second gives its start.
+    # The forward pass then starts from where the backward one ended, so that neither pass is
+    # still converging at either end of the recording.
+    empty_q, empty_up = np.empty((0, 4)), np.empty((0, 3))
+    lead = max(0, n - int(WARMUP_S * s.fs_hz))
+    q0 = quat_from_up(np.mean(acc[lead:lead + min(n - lead, max(1, int(s.fs_hz)))], axis=0))
+    q_end = _mahony(gyro, acc, dt, gain, q0, lead, n, 1, empty_q, empty_up)
+    up_b = np.empty((n, 3))
+    q_start = _mahony(gyro, acc, dt, gain, q_end, n - 1, -1, -1, empty_q, up_b)
+    q_f, up = np.empty((n, 4)), np.empty((n, 3))
+    _mahony(gyro, acc, dt, gain, q_start, 0, n, 1, q_f, up)
+    up += up_b
     up /= np.linalg.norm(up, axis=1, keepdims=True)
     return Attitude(up_sf=up, quat_ws=q_f, still=still, gyro_bias_sf_rps=bias, gravity_mps2=grav,
                     n_still_periods=len(periods), acc_bias_sf_mps2=acc_bias)
@@ -324,3 +342,14 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
 
 def still_periods(att: Attitude, fs_hz: float, min_s: float = 0.4) -> list[tuple[int, int]]:
     return [(a, b) for a, b in _runs(att.still) if b - a >= int(min_s * fs_hz)]
+
+
+def prepare_stream(stream: ImuStream, role: Role,
+                   settings: PipelineSettings = PipelineSettings()) -> tuple[UniformStream, Attitude, float]:
+    """One sensor's samples on a uniform grid with their attitude: the single way every caller
+    (analysis, calibration, the live view's standing reference) gets them. The lumbar sensors are
+    worked at `settings.lumbar_rate_hz`; the bar keeps its rate (velocity integrates every sample).
+    Returns the stream, its attitude and the sensor's own sample rate."""
+    u = to_uniform(stream)
+    work = u if role is Role.BAR else decimate(u, settings.lumbar_rate_hz)
+    return work, estimate_attitude(work, settings), u.fs_hz

@@ -15,10 +15,10 @@ from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role, Session
 from barback.analysis.lumbar import lumbar_angles
-from barback.analysis.orientation import Attitude, estimate_attitude
+from barback.analysis.orientation import Attitude, prepare_stream
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
 from barback.analysis.segmentation import RepWindow, find_reps
-from barback.analysis.timebase import TimestampError, UniformStream, to_uniform
+from barback.analysis.timebase import TimestampError, UniformStream
 
 
 @dataclass
@@ -32,12 +32,11 @@ class Series:
     bar_paths: dict[tuple[int, int], np.ndarray]
 
 
-def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[UniformStream, Attitude]:
+def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[UniformStream, Attitude, float]:
     try:
-        u = to_uniform(session.streams[role])
+        return prepare_stream(session.streams[role], role, settings)
     except TimestampError as exc:
         raise InputError(session.source or "session", f"{role.value}: {exc}") from None
-    return u, estimate_attitude(u, settings)
 
 
 def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
@@ -50,43 +49,42 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     t_start = time.perf_counter()
     warnings = list(session.warnings)
     # The bar's path (attitude, track, reps) and the lumbar sensors' attitudes are independent
-    # until the lumbar metrics: on a long session they run side by side, the bar on one thread and
-    # the lumbar sensors on another (numpy and the compiled kernels release the GIL).
+    # until the lumbar metrics: on a long session the bar's path runs on one thread and the lumbar
+    # sensors one after the other on a second (numpy and the compiled kernels release the GIL).
     roles = list(session.streams)
     lumbar_roles = [r for r in roles if r is not Role.BAR]
 
-    def bar_path() -> tuple[tuple[UniformStream, Attitude], BarTrack, list[RepWindow]]:
-        u, att = _prepare(session, Role.BAR, settings)
+    def bar_path() -> tuple[tuple[UniformStream, Attitude, float], BarTrack, list[RepWindow]]:
+        u, att, rate_hz = _prepare(session, Role.BAR, settings)
         track = track_bar(u, att)
-        return (u, att), track, find_reps(track, session.exercise, settings)
-
-    def lumbar() -> dict[Role, tuple[UniformStream, Attitude]]:
-        return {r: _prepare(session, r, settings) for r in lumbar_roles}
+        return (u, att, rate_hz), track, find_reps(track, session.exercise, settings)
 
     track: BarTrack | None = None
     windows: list[RepWindow] = []
-    bar_prepared: tuple[UniformStream, Attitude] | None = None
+    bar_prepared: tuple[UniformStream, Attitude, float] | None = None
+    prepared: dict[Role, tuple[UniformStream, Attitude, float]]
     if (Role.BAR in roles and lumbar_roles and sum(len(s) for s in session.streams.values()) > 200_000
             and (os.cpu_count() or 1) > 1):
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            bar_job, lumbar_job = pool.submit(bar_path), pool.submit(lumbar)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two cores are common; three threads contend
+            bar_job = pool.submit(bar_path)
+            lumbar_jobs = {r: pool.submit(_prepare, session, r, settings) for r in lumbar_roles}
             bar_prepared, track, windows = bar_job.result()
-            prepared = lumbar_job.result()
+            prepared = {r: job.result() for r, job in lumbar_jobs.items()}
     else:  # short windows (live analysis): threads would cost more than they save
         if Role.BAR in roles:
             bar_prepared, track, windows = bar_path()
-        prepared = lumbar()
+        prepared = {r: _prepare(session, r, settings) for r in lumbar_roles}
     if bar_prepared is not None:
         prepared = {Role.BAR: bar_prepared, **prepared}
     prepared = {r: prepared[r] for r in roles}  # in the session's order
     sensors = []
-    for role, (u, att) in prepared.items():
-        sensors.append(SensorSummary(role.value, len(session.streams[role]), round(u.fs_hz, 3),
+    for role, (u, att, rate_hz) in prepared.items():
+        sensors.append(SensorSummary(role.value, len(session.streams[role]), round(rate_hz, 3),
                                      float(len(u) / u.fs_hz), u.regularized, list(u.gaps_s),
                                      att.n_still_periods))
         if u.regularized:
             warnings.append(f"{role.value}: timestamps were irregular (BLE batching?); "
-                            f"re-timed from the sample count at {u.fs_hz:.1f} Hz")
+                            f"re-timed from the sample count at {rate_hz:.1f} Hz")
         if u.gaps_s:
             total = sum(b - a for a, b in u.gaps_s)
             warnings.append(f"{role.value}: {len(u.gaps_s)} gap(s) in the data, {total:.2f} s in total")
@@ -103,7 +101,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     lockouts = [(w.concentric_end_s, w.concentric_end_s + LOCKOUT_SAMPLE_S) for w in windows if not w.broken_by_gap]
 
     # --- lumbar -------------------------------------------------------------------------------
-    angles = lumbar_angles({role: (u.t_s, att, u.fs_hz) for role, (u, att) in prepared.items()
+    angles = lumbar_angles({role: (u.t_s, att, u.fs_hz) for role, (u, att, _) in prepared.items()
                             if role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER)}, standing_axes, lockouts)
     warnings.extend(angles.warnings)
     t_lum, incl, flex = angles.t_s, angles.inclination_deg, angles.flexion_deg

@@ -77,8 +77,11 @@ def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray,
     same values is dropped."""
     n_in = len(t_s)
     n_ooo = int(np.count_nonzero(np.diff(t_s) < 0))
-    order = np.argsort(t_s, kind="stable")
-    t, a, g = t_s[order], acc[order], gyro[order]
+    if n_ooo:
+        order = np.argsort(t_s, kind="stable")
+        t, a, g = t_s[order], acc[order], gyro[order]
+    else:  # already in order (the usual case): no copies yet
+        t, a, g = t_s, acc, gyro
     n_stale = 0
     if len(t) > 1:
         same_a = np.r_[False, np.all(a[1:] == a[:-1], axis=1)]
@@ -86,7 +89,7 @@ def clean_samples(t_s: FloatArray, acc: FloatArray, gyro: FloatArray,
         keep = ~(same_a & same_g)
         if not collapse_repeats:
             keep |= np.r_[True, np.diff(t) != 0]
-        t, a, g = t[keep], a[keep].copy(), g[keep].copy()
+        t, a, g = t[keep], a[keep], g[keep]  # copies: the caller's arrays are not changed below
         stale_a, stale_g = (same_a & ~same_g)[keep], (same_g & ~same_a)[keep]
         n_stale = int(stale_a.sum() + stale_g.sum())
         for x, stale in ((a, stale_a), (g, stale_g)):
@@ -252,3 +255,22 @@ def to_uniform(stream: ImuStream) -> UniformStream:
         gaps.append((float(g0), float(g1)))
         valid[(grid > g0 + 0.5 * p) & (grid < g1 - 0.5 * p)] = False
     return UniformStream(float(t_reg[0]), fs, acc, gyr, valid, regularized, tuple(gaps))
+
+
+def decimate(u: UniformStream, max_rate_hz: float | None) -> UniformStream:
+    """The stream at no more than `max_rate_hz`: each block of k samples (k the smallest whole
+    number that brings the rate to the limit) becomes its mean, stamped at the block's centre. A
+    block mean is a low-pass filter (-3 dB at 0.44 of the new rate) and, for the gyroscope, the
+    exact mean rate over the block, so the rotation it integrates to is kept. A block with any
+    sample inside a gap is marked inside it. Unchanged when the stream is slow enough already."""
+    if max_rate_hz is None or u.fs_hz <= max_rate_hz:
+        return u
+    k = int(np.ceil(u.fs_hz / max_rate_hz - 1e-9))
+    m = len(u) // k
+    if k < 2 or m < 4:
+        return u
+    n = m * k
+    acc = u.acc_sf_mps2[:n].reshape(m, k, 3).mean(axis=1)
+    gyr = u.gyro_sf_rps[:n].reshape(m, k, 3).mean(axis=1)
+    valid: np.ndarray = np.asarray(u.valid[:n].reshape(m, k).all(axis=1))
+    return UniformStream(u.t0_s + 0.5 * (k - 1) / u.fs_hz, u.fs_hz / k, acc, gyr, valid, u.regularized, u.gaps_s)

@@ -24,10 +24,9 @@ from barback.analysis.config import PipelineSettings, Thresholds, load_threshold
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role
 from barback.analysis.lumbar import standing_reference
-from barback.analysis.orientation import estimate_attitude
+from barback.analysis.orientation import prepare_stream
 from barback.analysis.pipeline import analyze
 from barback.analysis.results import RepResult
-from barback.analysis.timebase import to_uniform
 from barback.analysis.units import G0_MPS2
 
 LEAK_TAU_S = 0.7  # the leaky integrator forgets a bias within a rep or two
@@ -152,8 +151,8 @@ class LiveAnalyzer:
                 keep = s.t_s <= s.t_s[0] + self.standing_search_s
                 from barback.analysis.imu import ImuStream
 
-                u = to_uniform(ImuStream(s.t_s[keep], s.acc_sf_mps2[keep], s.gyro_sf_rps[keep]))
-                att = estimate_attitude(u, self.settings)
+                u, att, _ = prepare_stream(ImuStream(s.t_s[keep], s.acc_sf_mps2[keep], s.gyro_sf_rps[keep]),
+                                           role, self.settings)
                 self._standing[role] = standing_reference(att, u.t_s, u.fs_hz)[0]
         return self._standing
 

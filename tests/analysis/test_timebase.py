@@ -99,3 +99,39 @@ def test_stamps_that_are_not_one_session_are_refused():
     assert rep.n_stray == 0
     with pytest.raises(TimestampError, match="not one session"):
         to_uniform(clean)
+
+
+def test_decimate_takes_block_means_stamped_at_their_centres():
+    from barback.analysis.timebase import UniformStream, decimate
+
+    n = 16
+    acc = np.arange(3 * n, dtype=float).reshape(n, 3)
+    gyro = -acc
+    valid = np.ones(n, bool)
+    valid[7] = False
+    u = UniformStream(10.0, 200.0, acc, gyro, valid, False, ((10.03, 10.04),))
+    d = decimate(u, 100.0)
+    assert d.fs_hz == 100.0 and len(d) == 8
+    assert d.t0_s == pytest.approx(10.0 + 0.5 / 200.0)  # the mean of the first block's two stamps
+    assert np.array_equal(d.acc_sf_mps2[1], acc[2:4].mean(axis=0))
+    assert np.array_equal(d.gyro_sf_rps[5], gyro[10:12].mean(axis=0))
+    assert d.valid.tolist() == [True, True, True, False, True, True, True, True]  # the block holding sample 7
+    assert d.gaps_s == u.gaps_s
+    assert decimate(u, 200.0) is u and decimate(u, None) is u
+    # 200 Hz to at most 60 Hz: blocks of four, 50 Hz
+    assert decimate(u, 60.0).fs_hz == 50.0
+
+
+def test_lumbar_sensors_are_worked_at_the_lumbar_rate_and_the_bar_at_its_own():
+    from barback.analysis.config import PipelineSettings
+    from barback.analysis.imu import Role
+    from barback.analysis.orientation import prepare_stream
+
+    t = np.arange(2000) / 200.0
+    acc, gyro = _stream(t)
+    s = ImuStream(t, acc, gyro)
+    u_bar, _, rate_bar = prepare_stream(s, Role.BAR)
+    u_lum, att, rate_lum = prepare_stream(s, Role.LUMBAR_UPPER, PipelineSettings(lumbar_rate_hz=100.0))
+    assert rate_bar == rate_lum == pytest.approx(200.0)
+    assert u_bar.fs_hz == pytest.approx(200.0) and u_lum.fs_hz == pytest.approx(100.0)
+    assert len(att.up_sf) == len(u_lum) == 1000
