@@ -311,3 +311,14 @@ def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads:
 
 
 __all__ = ["analyze", "Series"]
+
+
+def warm_kernels() -> None:
+    """Load the compiled kernels (from numba's cache, or compile them) by running them on tiny
+    inputs, so that a caller can do it while it waits for something else."""
+    from barback.analysis.bar import extrema
+    from barback.analysis.orientation import _mahony
+
+    z = np.zeros((2, 3))
+    _mahony(z, z + 1.0, 0.01, np.zeros(2), np.array([1.0, 0.0, 0.0, 0.0]), 0, 2, 1, np.empty((0, 4)), np.empty((0, 3)))
+    extrema(np.zeros(3), 1.0)

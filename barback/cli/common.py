@@ -111,7 +111,18 @@ def add_threshold_args(p: argparse.ArgumentParser) -> None:
                    help="override one threshold, e.g. --threshold lumbar_flexion.peak_deg=35 (repeatable)")
 
 
+def _warm_kernels() -> None:
+    from barback.analysis.pipeline import warm_kernels
+
+    warm_kernels()
+
+
 def analyze_path(path, th: Thresholds, quiet: bool = False):
+    import threading
+
+    # the compiled kernels take a third of a second to load from numba's cache: load them while
+    # the files are read (the CSV parser leaves the interpreter free)
+    threading.Thread(target=_warm_kernels, daemon=True).start()
     from barback.analysis.pipeline import analyze
     from barback.sessions.load import open_session
 

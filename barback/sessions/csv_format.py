@@ -152,7 +152,9 @@ MAX_GYRO_DPS = 10_000.0  # ... and up to +-2000 deg/s (a few +-4000)
 def _check_time_unit(path: Path, t: np.ndarray, tcol: str, warnings: list[str]) -> np.ndarray:
     """Catch times written in another unit than the header says: an IMU samples at 5 to 2000 Hz,
     so a median interval of seconds is milliseconds under a time_s header (and the other way)."""
-    dt = np.diff(np.sort(t))
+    dt = np.diff(t)
+    if np.any(dt < 0):  # rows out of order: the intervals of the sorted stamps
+        dt = np.diff(np.sort(t))
     dt = dt[dt > 0]
     if len(dt) < 10:
         return t

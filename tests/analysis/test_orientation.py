@@ -76,3 +76,9 @@ def test_accelerometer_bias_from_rests_in_several_orientations():
     assert fit_acc_bias(means[:3]) is None  # too few rests
     assert fit_acc_bias(np.tile(means[0], (6, 1))) is None  # all alike
 
+
+
+def test_the_compiled_kernels_load_on_tiny_inputs():
+    from barback.analysis.pipeline import warm_kernels
+
+    warm_kernels()  # raises if a kernel's signature and its warm-up call disagree
