@@ -215,11 +215,14 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
                 continue
         reps.append((i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken))
     # a lifter does not mix full reps with a fraction of one: a measured stroke far shorter than
-    # the others is a shuffle of the bar (re-gripping, racking), not a rep
+    # the others is a shuffle of the bar (re-gripping, racking), not a rep. Unless the band-passed
+    # height shows it as large as the set's typical stroke: then the integrated height, not the
+    # bar, fell short (drift between turnarounds that no rest pins)
     roms = [z[r[2]] - z[r[0]] for r in reps if not r[7]]
     if len(roms) >= 2:
         floor = PARTIAL_ROM_FRACTION * float(np.median(roms))
-        reps = [r for r in reps if r[7] or z[r[2]] - z[r[0]] >= floor]
+        full_swing = st.rhythm_fraction * typical if len(clean) >= 3 else np.inf
+        reps = [r for r in reps if r[7] or z[r[2]] - z[r[0]] >= floor or px[r[2]] - px[r[0]] >= full_swing]
     # a stroke broken by a gap is a rep only in the rhythm of the set: a measured rep within
     # one and a half rep periods before or after it (or before or after a broken one so accepted)
     reach = st.rhythm_reach_periods * track.period_s
