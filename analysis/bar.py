@@ -32,9 +32,10 @@ import numpy as np
 from numba import njit
 from scipy.ndimage import uniform_filter1d
 
+from barback.analysis.config import PipelineSettings
 from barback.analysis.imu import FloatArray
 from barback.analysis.orientation import Attitude, _runs, rotate_to_world
-from barback.analysis.timebase import MAX_BRIDGE_S, UniformStream
+from barback.analysis.timebase import UniformStream
 from barback.analysis.units import G0_MPS2
 
 
@@ -78,7 +79,7 @@ def _long_gap_runs(valid: np.ndarray, fs_hz: float, max_bridge_s: float) -> list
 
 
 def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
-                      valid: np.ndarray | None = None, max_bridge_s: float = MAX_BRIDGE_S) -> np.ndarray:
+                      valid: np.ndarray | None = None, max_bridge_s: float = PipelineSettings.max_bridge_s) -> np.ndarray:
     """Integrate acceleration and subtract the piecewise-linear error that makes velocity zero at
     every index in `zero_idx` (sorted). Without anchors, the raw integral is returned.
 
@@ -114,7 +115,7 @@ def _autocorrelation(x: np.ndarray, received: np.ndarray | None, max_lag: int) -
 
 
 def rep_period(acc_z: np.ndarray, fs_hz: float, valid: np.ndarray | None = None, lo_s: float = 1.2,
-               hi_s: float = 8.0, default_s: float = 3.0) -> float:
+               hi_s: float = 8.0, default_s: float = 3.0, settings: PipelineSettings = PipelineSettings()) -> float:
     """The dominant rep period: the first strong peak between `lo_s` and `hi_s` of the
     autocorrelation of the vertical acceleration; `default_s` when there is none. Samples not
     received (`valid` False) take no part.
@@ -145,7 +146,7 @@ def rep_period(acc_z: np.ndarray, fs_hz: float, valid: np.ndarray | None = None,
     if lag // 2 >= lo:
         # a yes or no at half the lag: on the velocity in blocks of 40 ms at most (an hour at
         # 200 Hz is 720,000 samples; its shape over a rep is all that matters here)
-        q = max(1, int(fs_hz / HALF_PERIOD_CHECK_HZ))
+        q = max(1, int(fs_hz / settings.half_period_check_hz))
         m = n // q
         vel = (np.cumsum(x) / fs_hz)[:m * q].reshape(m, q).mean(axis=1)
         got = np.asarray(ok[:m * q].reshape(m, q).any(axis=1), bool)
@@ -157,13 +158,9 @@ def rep_period(acc_z: np.ndarray, fs_hz: float, valid: np.ndarray | None = None,
         near = slice(max(lo_q, int(0.85 * half_q)), int(1.15 * half_q) + 1)
         if near.stop > near.start:
             k = near.start + int(np.argmax(ac_v[near]))
-            if ac_v[k] >= HALF_PERIOD_VEL_MIN:
+            if ac_v[k] >= settings.half_period_velocity_min:
                 lag = k * q
     return float(lag / fs_hz)
-
-
-HALF_PERIOD_VEL_MIN = 0.3  # the velocity repeats itself this well at half the period: the period is that
-HALF_PERIOD_CHECK_HZ = 25.0
 
 
 def _highpass_box(x: np.ndarray, w: int) -> np.ndarray:
@@ -218,7 +215,8 @@ def held_anchors(acc_z: np.ndarray, vel_bp: np.ndarray, still: np.ndarray, fs_hz
 
 
 def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excluded: np.ndarray,
-                     fs_hz: float, period_s: float, min_s: float = 0.12, reach: float = 0.3) -> np.ndarray:
+                     fs_hz: float, period_s: float, min_s: float = 0.12, reach: float = 0.3,
+                     settings: PipelineSettings = PipelineSettings()) -> np.ndarray:
     """Sample indices of the pauses at turnarounds, to pin.
 
     A bar that stops at the top or the bottom of a stroke (a lockout, a dead stop on the floor, a
@@ -237,13 +235,13 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
         return np.zeros(0, np.int64)
     w = max(2, int(round(0.1 * fs_hz)))
     sigma = 1.4826 * float(np.median(np.abs(np.diff(acc_z)))) / np.sqrt(2.0)  # white noise
-    limit = max(QUIET_ACC_MPS2, 4.0 * sigma / np.sqrt(w))
+    limit = max(settings.quiet_acc_mps2, 4.0 * sigma / np.sqrt(w))
     sm = uniform_filter1d(acc_z, w, mode="nearest")
     quiet = (np.abs(sm) < limit) & ~excluded
     loud = np.flatnonzero(np.abs(sm) > 1.5 * limit)
     look = int(0.8 * fs_hz)
     h = reach * period_s * fs_hz
-    slow = max(HOLD_MAX_SPEED_MPS, HOLD_MAX_SPEED_FRACTION * float(np.quantile(vel, 0.98)))
+    slow = max(settings.hold_max_speed_mps, settings.hold_max_speed_fraction * float(np.quantile(vel, 0.98)))
     pins = []
     for a, b in _runs(quiet):
         if b - a < min_s * fs_hz:
@@ -252,26 +250,16 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
         before = loud[k - 1] if k and a - loud[k - 1] <= look else None
         after = loud[k] if k < len(loud) and loud[k] - b < look else None
         at_edge = b == n  # the bar settled before the recording (or the window) ended
-        if at_edge and b - a < EDGE_HOLD_S * fs_hz:
+        if at_edge and b - a < settings.edge_hold_s * fs_hz:
             continue
         if not at_edge and (before is None or after is None or np.sign(sm[before]) != np.sign(sm[after])):
             continue  # a cruise, or too long and quiet to tell (a rest is found as a rest)
         if np.min(np.maximum(0, np.maximum(a - turns, turns - (b - 1)))) > h:
             continue
-        if np.median(np.abs(vel[a:b])) > slow and not (at_edge and b - a >= 2 * EDGE_HOLD_S * fs_hz):
+        if np.median(np.abs(vel[a:b])) > slow and not (at_edge and b - a >= 2 * settings.edge_hold_s * fs_hz):
             continue  # a plateau in a pull (a second of quiet at the end is the bar put down)
         pins.append(np.arange(a, b))
     return np.concatenate(pins) if pins else np.zeros(0, np.int64)
-
-
-# a paused bar's vertical acceleration, smoothed over 0.1 s, stays below this (sway of a few mm
-# below 1.2 Hz gives about 0.15 m/s²); the limit rises with the accelerometer's own noise
-QUIET_ACC_MPS2 = 0.3
-EDGE_HOLD_S = 0.5  # a quiet run this long at the end of the data is a pause (no cruise lasts it)
-# a pause's speed, anchored on turnarounds alone, is within this or this fraction of the set's top
-# speeds (the first pass errs by 0.1 to 0.2 m/s on commodity data; a plateau in a pull is faster)
-HOLD_MAX_SPEED_MPS = 0.08
-HOLD_MAX_SPEED_FRACTION = 0.3
 
 
 def _drop_mid_stroke_rests(still: np.ndarray, pos_bp: np.ndarray, turns: np.ndarray,
@@ -307,7 +295,7 @@ def _drop_moving_rests(still: np.ndarray, vel_bp: np.ndarray, max_speed_mps: flo
 
 
 def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float,
-                  valid: np.ndarray) -> np.ndarray:
+                  valid: np.ndarray, settings: PipelineSettings = PipelineSettings()) -> np.ndarray:
     """Local g as the accelerometer measures it along the same vertical.
 
     Its running mean over several rep periods, over the samples that were received (not what was
@@ -328,16 +316,11 @@ def gravity_level(f_up: np.ndarray, att: Attitude, fs_hz: float, period_s: float
     vel_bp, _ = band_passed(np.where(valid, f_up - running, 0.0), fs_hz, period_s)
     rests = _drop_moving_rests(att.still & valid, vel_bp)
     runs = [(a, b) for a, b in _runs(rests) if b - a >= 0.4 * fs_hz
-            and abs(float(np.mean(f_up[a:b] - running[a:b]))) < GRAVITY_AGREEMENT_MPS2]
+            and abs(float(np.mean(f_up[a:b] - running[a:b]))) < settings.gravity_agreement_mps2]
     if not runs:
         return running
     centres = [0.5 * (a + b - 1) for a, b in runs]
     return np.interp(np.arange(len(f_up)), centres, [float(np.mean(f_up[a:b])) for a, b in runs])
-
-
-# how far the running mean of vertical specific force can be from g over a set (measured on the
-# commodity simulations: within 0.1 m/s²); a "rest" further off is a steady acceleration
-GRAVITY_AGREEMENT_MPS2 = 0.25
 
 
 @njit(cache=True, nogil=True)
@@ -499,17 +482,17 @@ def refine_turnarounds(acc: np.ndarray, fs_hz: float, turn: np.ndarray, kind: np
     return out
 
 
-def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
-              min_segment_s: float = 0.0) -> BarTrack:
+def track_bar(s: UniformStream, att: Attitude, settings: PipelineSettings = PipelineSettings(),
+              prominence_m: float = 0.04) -> BarTrack:
     """Vertical kinematics of the bar sensor on its uniform grid."""
     acc_sf = s.acc_sf_mps2 - att.acc_bias_sf_mps2
     f_up = vertical_specific_force(acc_sf, att.up_sf, s.fs_hz)
     first = f_up - np.asarray(att.gravity_mps2, float) if att.n_still_periods else f_up - np.median(f_up)
-    period = rep_period(first, s.fs_hz, s.valid)
-    acc_up = f_up - gravity_level(f_up, att, s.fs_hz, period, s.valid)
+    period = rep_period(first, s.fs_hz, s.valid, settings=settings)
+    acc_up = f_up - gravity_level(f_up, att, s.fs_hz, period, s.valid, settings)
     long_gap = np.zeros(len(acc_up), bool)
     broken = np.zeros(len(acc_up), np.int64)  # how many long gaps lie before each sample
-    for a, b in _long_gap_runs(s.valid, s.fs_hz, MAX_BRIDGE_S):
+    for a, b in _long_gap_runs(s.valid, s.fs_hz, settings.max_bridge_s):
         long_gap[a:b] = True
         broken[a:] += 1
     acc_up[long_gap] = 0.0  # across a long gap nothing is known
@@ -522,7 +505,7 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
     # then, where the bar pauses at one (a lockout, a dead stop on the floor), the whole pause
     half = max(2, int(min(0.5, 0.3 * period) * s.fs_hz))
     open_end_quiet = bool(len(strokes)) and abs(float(np.mean(
-        acc_up[max(0, strokes[-1] - int(0.05 * s.fs_hz)):strokes[-1] + int(0.05 * s.fs_hz) + 1]))) < QUIET_ACC_MPS2
+        acc_up[max(0, strokes[-1] - int(0.05 * s.fs_hz)):strokes[-1] + int(0.05 * s.fs_hz) + 1]))) < settings.quiet_acc_mps2
 
     def anchor(pinned: np.ndarray, strokes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # sorted and unique (held anchors lie outside the pinned samples): marked on a mask, not
@@ -539,13 +522,13 @@ def track_bar(s: UniformStream, att: Attitude, prominence_m: float = 0.04,
             if np.array_equal(new, turn):
                 break
             turn = new
-        v = anchored_velocity(acc_up, s.fs_hz, np.sort(np.concatenate([fixed, turn])), s.valid)
+        v = anchored_velocity(acc_up, s.fs_hz, np.sort(np.concatenate([fixed, turn])), s.valid, settings.max_bridge_s)
         return v, turn, moving
 
     vel, turn, moving = anchor(still, strokes)
     strokes = strokes.copy()
     strokes[moving] = turn
-    holds = turnaround_holds(acc_up, vel, strokes, still | ~s.valid, s.fs_hz, period)
+    holds = turnaround_holds(acc_up, vel, strokes, still | ~s.valid, s.fs_hz, period, settings=settings)
     if len(holds):
         pinned = still.copy()
         pinned[holds] = True

@@ -44,7 +44,7 @@ def calibrate(session: Session, settings: PipelineSettings = PipelineSettings())
         except TimestampError as exc:
             raise InputError(session.source or "calibration", f"{role.value}: {exc}") from None
         sensors[role] = (u.t_s, att, u.fs_hz)
-    angles = lumbar_angles(sensors)
+    angles = lumbar_angles(sensors, settings=settings)
     assert angles.t_s is not None and angles.inclination_deg is not None and angles.flexion_deg is not None
     t_ref, flex, standing = angles.t_s, angles.flexion_deg, angles.standing_s
     k = int(np.argmax(flex))
@@ -52,15 +52,13 @@ def calibrate(session: Session, settings: PipelineSettings = PipelineSettings())
         raise InputError(session.source or "calibration",
                          f"no forward bend found (largest flexion {flex[k]:.0f}°): bend as far as comfortable")
     bends = count_bends(angles.inclination_deg)
-    if bends > MAX_ROUTINE_BENDS:
+    if bends > settings.calibration_max_bends:
         raise InputError(session.source or "calibration",
                          f"this is not the calibration routine: the trunk bent forward {bends} times (the routine "
                          "bends once and holds); a lifting session's flexion is not the athlete's maximum")
     return Calibration(float(flex[k]), float(angles.inclination_deg.max()), standing or (float("nan"), float("nan")),
                        float(t_ref[k]))
 
-
-MAX_ROUTINE_BENDS = 2  # the routine bends once; a second try is allowed
 
 
 def count_bends(inclination_deg: np.ndarray) -> int:

@@ -64,6 +64,14 @@ class BarDriftRule(Rule):
 class QualityLimits:
     min_rate_for_velocity_hz: float
     max_gap_in_rep_s: float
+    mv_uncertainty_mps: float
+    gap_mv_uncertainty_mps_per_s: float
+    fair_rate_hz: float
+    plausible_mv_min_mps: float
+    plausible_mv_max_mps: float
+    plausible_rom_min_m: float
+    plausible_rom_bench_min_m: float
+    plausible_rom_max_m: float
 
 
 # numbers that are fractions; every other number is a positive quantity
@@ -186,3 +194,30 @@ class PipelineSettings:
     eccentric_first_depth: float = 0.5  # a squat/bench descent this share of the rise deep precedes a rep
     rhythm_reach_periods: float = 1.6  # a broken stroke within this many rep periods of a measured rep
     lowpass_hz: float = 12.0
+    partial_rom_fraction: float = 0.4  # a stroke shorter than this share of the set's median range is no rep
+    partly_lost_fraction: float = 0.15  # a rep in the rhythm, partly seen, is counted when this share of it was lost
+    open_end_max_speed_fraction: float = 0.3  # a rise this fast (share of its peak) when the data end was not seen to end
+    # a rise at the very start of a squat or bench recording, with no descent seen before it, is a
+    # rep only when it is as long as the set's own (the withheld-value rule: 35 % off the median)
+    opening_min_rom_fraction: float = 0.65
+    opening_max_duration: float = 1.5  # x the set's median concentric phase
+    sway_tail_s: float = 0.08  # a tail this much longer than the higher levels foretell was held up by sway
+    # gaps and attitude (timebase, orientation)
+    max_bridge_s: float = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break
+    tilt_warmup_s: float = 60.0  # the pass that starts the backward tilt pass covers this much of the end
+    # the bar's track (bar.track_bar)
+    half_period_velocity_min: float = 0.3  # the velocity repeats itself this well at half the period: it is the period
+    half_period_check_hz: float = 25.0  # the rate that check works at
+    quiet_acc_mps2: float = 0.3  # a turnaround this quiet (vertical acceleration) is a pause
+    edge_hold_s: float = 0.5  # a quiet run this long at the end of the data is a pause (no cruise lasts it)
+    hold_max_speed_mps: float = 0.08  # a hold moves slower than this ...
+    hold_max_speed_fraction: float = 0.3  # ... or than this share of the set's fast strokes
+    # how far the running mean of vertical specific force can be from g over a set (measured on the
+    # commodity simulations: within 0.1 m/s²); a "rest" further off is a steady acceleration
+    gravity_agreement_mps2: float = 0.25
+    # lumbar angles
+    lockout_sample_s: float = 0.25  # after each rep's concentric end, the lifter stands at lockout this long
+    # a quiet standing and the lockouts agree within a few degrees (more with a lean-back at
+    # lockout); a still posture further off is a set-up over the bar, not standing
+    lockout_agreement_deg: float = 15.0
+    calibration_max_bends: int = 2  # the calibration routine bends once; a second try is allowed

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from barback.analysis.config import PipelineSettings
 from barback.analysis.imu import FloatArray, Role
 from barback.analysis.orientation import Attitude, still_periods
 
@@ -35,7 +36,8 @@ LOCKOUTS = (-np.inf, -np.inf)  # the standing "window" that stands for the reps'
 
 def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
                        window_s: tuple[float, float] | None = None,
-                       lockouts_s: list[tuple[float, float]] | None = None
+                       lockouts_s: list[tuple[float, float]] | None = None,
+                       settings: PipelineSettings = PipelineSettings()
                        ) -> tuple[FloatArray, tuple[float, float], list[str]]:
     """The segment's long axis (world-up in the sensor frame) at quiet upright standing.
 
@@ -90,26 +92,22 @@ def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
         k = best[0]
         warnings.append("no quiet standing at the start: the zero of flexion and inclination is the posture "
                         f"held longest when still, first at {t_s[periods[k][0]]:.1f} s")
-    if at_lockout is not None and np.dot(ups[k], at_lockout) < np.cos(np.deg2rad(LOCKOUT_AGREEMENT_DEG)):
+    if at_lockout is not None and np.dot(ups[k], at_lockout) < np.cos(np.deg2rad(settings.lockout_agreement_deg)):
         # the posture held still is not the one the lifter locks out in: not standing
         return at_lockout, LOCKOUTS, [f"no quiet standing found: {lockout_note}"]
     a, b = periods[k]
     return ups[k], (float(t_s[a]), float(t_s[b - 1])), warnings
 
 
-# a quiet standing and the lockouts agree within a few degrees (more with a lean-back at lockout);
-# a still posture further off is a set-up over the bar, not standing
-LOCKOUT_AGREEMENT_DEG = 15.0
-
-
 def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0,
                    axis_sf: np.ndarray | None = None,
                    standing_window_s: tuple[float, float] | None = None,
-                   lockouts_s: list[tuple[float, float]] | None = None) -> SagittalFrame:
+                   lockouts_s: list[tuple[float, float]] | None = None,
+                   settings: PipelineSettings = PipelineSettings()) -> SagittalFrame:
     """The segment's sagittal frame. `axis_sf` gives the standing long axis when it is already
     known (live analysis of a window that does not contain the quiet standing at the start)."""
     if axis_sf is None:
-        axis, standing, warnings = standing_reference(att, t_s, fs_hz, standing_window_s, lockouts_s)
+        axis, standing, warnings = standing_reference(att, t_s, fs_hz, standing_window_s, lockouts_s, settings)
     else:
         axis, standing, warnings = axis_sf / np.linalg.norm(axis_sf), (float("nan"), float("nan")), []
     cr = np.cross(axis, att.up_sf)
@@ -158,7 +156,8 @@ class LumbarAngles:
 
 def lumbar_angles(sensors: dict[Role, tuple[np.ndarray, Attitude, float]],
                   standing_axes: dict[Role, np.ndarray] | None = None,
-                  lockouts_s: list[tuple[float, float]] | None = None) -> LumbarAngles:
+                  lockouts_s: list[tuple[float, float]] | None = None,
+                  settings: PipelineSettings = PipelineSettings()) -> LumbarAngles:
     """The one lumbar-angle chain, for the pipeline (offline and live) and the calibration.
 
     `sensors` maps lumbar roles to (grid times, attitude, rate). Both sensors take their zero
@@ -174,7 +173,7 @@ def lumbar_angles(sensors: dict[Role, tuple[np.ndarray, Attitude, float]],
             continue
         t_s, att, fs_hz = sensors[role]
         fr = sagittal_frame(att, t_s, fs_hz, axis_sf=(standing_axes or {}).get(role), standing_window_s=window,
-                            lockouts_s=lockouts_s)
+                            lockouts_s=lockouts_s, settings=settings)
         if window is None and (np.isfinite(fr.standing_s[0]) or fr.standing_s == LOCKOUTS):
             window = fr.standing_s
         if standing is None:

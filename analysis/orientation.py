@@ -22,11 +22,8 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from barback.analysis.config import PipelineSettings
 from barback.analysis.imu import FloatArray, ImuStream, Role
-from barback.analysis.timebase import MAX_BRIDGE_S, UniformStream, decimate, to_uniform
+from barback.analysis.timebase import UniformStream, decimate, to_uniform
 from barback.analysis.units import G0_MPS2
-
-# the forward pass that starts the backward one runs over at most this much of the recording's end
-WARMUP_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -317,7 +314,7 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     # far side (each pass runs into the gap from one side)
     k = int(0.5 * s.fs_hz)
     for a, b in _runs(~s.valid):
-        if b - a > MAX_BRIDGE_S * s.fs_hz:
+        if b - a > settings.max_bridge_s * s.fs_hz:
             gain[a:b] = 0.0
             gain[b:b + k] = np.maximum(gain[b:b + k], 4.0)
             gain[max(0, a - k):a] = np.maximum(gain[max(0, a - k):a], 4.0)
@@ -327,7 +324,7 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     # The forward pass then starts from where the backward one ended, so that neither pass is
     # still converging at either end of the recording.
     empty_q, empty_up = np.empty((0, 4)), np.empty((0, 3))
-    lead = max(0, n - int(WARMUP_S * s.fs_hz))
+    lead = max(0, n - int(settings.tilt_warmup_s * s.fs_hz))
     q0 = quat_from_up(np.mean(acc[lead:lead + min(n - lead, max(1, int(s.fs_hz)))], axis=0))
     q_end = _mahony(gyro, acc, dt, gain, q0, lead, n, 1, empty_q, empty_up)
     up_b = np.empty((n, 3))

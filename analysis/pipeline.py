@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from barback.analysis.bar import BarTrack, horizontal_drift, track_bar
-from barback.analysis.config import PipelineSettings, Thresholds, load_thresholds
+from barback.analysis.config import PipelineSettings, QualityLimits, Thresholds, load_thresholds
 from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role, Session
@@ -56,7 +56,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
 
     def bar_path() -> tuple[tuple[UniformStream, Attitude, float], BarTrack, list[RepWindow]]:
         u, att, rate_hz = _prepare(session, Role.BAR, settings)
-        track = track_bar(u, att)
+        track = track_bar(u, att, settings)
         return (u, att, rate_hz), track, find_reps(track, session.exercise, settings)
 
     track: BarTrack | None = None
@@ -98,11 +98,12 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
                         f"{th.quality.min_rate_for_velocity_hz:.0f} Hz; reps are counted but velocities are less exact")
     # a lifter stands upright at every lockout: where the lumbar sensors never rest upright, the
     # lockouts give their zero
-    lockouts = [(w.concentric_end_s, w.concentric_end_s + LOCKOUT_SAMPLE_S) for w in windows if not w.broken_by_gap]
+    lockouts = [(w.concentric_end_s, w.concentric_end_s + settings.lockout_sample_s) for w in windows
+                if not w.broken_by_gap]
 
     # --- lumbar -------------------------------------------------------------------------------
     angles = lumbar_angles({role: (u.t_s, att, u.fs_hz) for role, (u, att, _) in prepared.items()
-                            if role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER)}, standing_axes, lockouts)
+                            if role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER)}, standing_axes, lockouts, settings)
     warnings.extend(angles.warnings)
     t_lum, incl, flex = angles.t_s, angles.inclination_deg, angles.flexion_deg
     has_flexion = flex is not None
@@ -113,7 +114,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     if track is not None:
         horizontal: dict[tuple[int, int], np.ndarray] = {}
         for w in windows:
-            rep, horizontal[(w.set_no, w.rep_no)] = _bar_metrics(track, w, session.exercise)
+            rep, horizontal[(w.set_no, w.rep_no)] = _bar_metrics(track, w, session.exercise, th.quality)
             if t_lum is not None:
                 _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
                 if max_flexion_deg and rep.peak_lumbar_flexion_deg is not None:
@@ -136,7 +137,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series)
 
 
-def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResult, np.ndarray]:
+def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str, q: QualityLimits) -> tuple[RepResult, np.ndarray]:
     """The rep's bar metrics, and its horizontal path (N, 2) from the start of the pull."""
     t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
     z0, z1 = np.interp([w.concentric_start_s, w.concentric_end_s], t, z)
@@ -146,10 +147,10 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResul
     drift, horizontal = horizontal_drift(track, max(i0 - 1, 0), i1)
     quality: list[str] = []
     grade = "good"
-    unc = BASE_MV_UNCERTAINTY_MPS
+    unc = q.mv_uncertainty_mps
     lost_s = float(np.count_nonzero(~track.valid[max(i0 - 1, 0):i1 + 1])) / track.fs_hz
-    if track.fs_hz < LOW_RATE_HZ:
-        grade, unc = "fair", unc * LOW_RATE_HZ / track.fs_hz
+    if track.fs_hz < q.fair_rate_hz:
+        grade, unc = "fair", unc * q.fair_rate_hz / track.fs_hz
         quality.append(f"{track.fs_hz:.0f} distinct samples per second: velocity is less exact")
     if w.broken_by_gap:
         grade = "poor"
@@ -161,12 +162,13 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str) -> tuple[RepResul
                        "from the set's typical concentric phase and its velocity is unknown")
     elif lost_s > 0:
         grade = "fair"
-        unc = float(np.hypot(unc, GAP_MV_UNCERTAINTY_MPS_PER_S * lost_s))
+        unc = float(np.hypot(unc, q.gap_mv_uncertainty_mps_per_s * lost_s))
         quality.append(f"{lost_s:.2f} s of data lost inside the concentric phase (bridged): velocity "
                        f"± {unc:.2f} m/s")
     mv = rom / dur if dur > 0 else float("nan")
-    rom_lo, rom_hi = PLAUSIBLE_ROM_BENCH_M if exercise == "bench_press" else PLAUSIBLE_ROM_M
-    if grade != "poor" and not (PLAUSIBLE_MV_MPS[0] <= mv <= PLAUSIBLE_MV_MPS[1] and rom_lo <= rom <= rom_hi):
+    rom_lo = q.plausible_rom_bench_min_m if exercise == "bench_press" else q.plausible_rom_min_m
+    if grade != "poor" and not (q.plausible_mv_min_mps <= mv <= q.plausible_mv_max_mps
+                                and rom_lo <= rom <= q.plausible_rom_max_m):
         grade = "poor"
         quality.append(f"implausible measurement ({mv:.2f} m/s over {rom:.2f} m) withheld: the rep is counted")
     if grade == "poor":
@@ -205,19 +207,6 @@ def _withhold_inconsistent(reps: list[RepResult], max_dev: float = 0.35) -> None
                 r.mean_velocity_uncertainty_mps = None
 
 
-LOCKOUT_SAMPLE_S = 0.25  # after each rep's concentric end, the lifter stands at lockout
-
-
-# Honest numbers (issue: real recordings). The base figure is the bench's RMSE on commodity data
-# without gaps; a bridged gap adds error in proportion to its length (measured on the simulator).
-BASE_MV_UNCERTAINTY_MPS = 0.03
-GAP_MV_UNCERTAINTY_MPS_PER_S = 0.3
-LOW_RATE_HZ = 30.0
-# what a completed barbell rep can be (the real-recordings issue's bounds, measured on 33 sets of
-# deadlifts, Romanian deadlifts and squats; a bench press travels less, from 0.15 m)
-PLAUSIBLE_MV_MPS = (0.15, 1.5)
-PLAUSIBLE_ROM_M = (0.2, 0.9)
-PLAUSIBLE_ROM_BENCH_M = (0.15, 0.9)
 
 
 def _drift_against_set_lean(reps: list[RepResult], windows: list[RepWindow],

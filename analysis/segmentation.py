@@ -21,16 +21,6 @@ from barback.analysis.bar import BarTrack, extrema
 from barback.analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
-PARTIAL_ROM_FRACTION = 0.4  # a stroke shorter than this share of the set's median range is no rep
-PARTLY_LOST = 0.15  # a rep in the rhythm, partly seen, is counted when this share of it was lost
-# a rise still this fast (share of its peak) when the recording ends has not been seen to end
-OPEN_END_MAX_SPEED_FRACTION = 0.3
-# a rise at the very start of a squat or bench recording, with no descent seen before it, is a rep
-# only when it is as long as the set's own (withheld-value threshold: 35 % off the median)
-OPENING_MIN_ROM_FRACTION = 0.65
-OPENING_MAX_DURATION = 1.5  # x the set's median concentric phase
-# a tail this much longer than the higher levels foretell was held up by sway, not by the lift
-SWAY_TAIL_S = 0.08
 
 
 @dataclass(frozen=True)
@@ -110,7 +100,8 @@ def _extrapolate_to_rest(t1: float, t2: float | None, t4: float | None, dt: floa
     return t1 + d12 / (r - 1)
 
 
-def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: int, eps: float) -> tuple[float, float]:
+def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: int, eps: float,
+                      sway_tail_s: float = PipelineSettings.sway_tail_s) -> tuple[float, float]:
     """Start and end of the upward motion around the velocity peak i_pk, within [i_lo, i_hi].
 
     The bar is never perfectly still at the floor or at lockout: it sways a few millimetres, so
@@ -136,7 +127,7 @@ def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: 
             # lowest level long after the bar stopped: then the zero extrapolated from the higher
             # levels, clear of sway, comes first by far, and is the one to believe
             t0_hi = _extrapolate_to_rest(t2, t4, t8, dt)
-            if (t0 - t0_hi if forward else t0_hi - t0) > SWAY_TAIL_S:
+            if (t0 - t0_hi if forward else t0_hi - t0) > sway_tail_s:
                 t0 = t0_hi
         t_zero = _level_time(t, v, lo, hi, 0.0, forward)  # never past the actual zero crossing
         if t_zero is not None:
@@ -185,10 +176,10 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         i_pk = i_lo + int(np.argmax(np.where(gap[i_lo:i_hi + 1], -np.inf, v[i_lo:i_hi + 1])))
         if v[i_pk] < settings.min_peak_velocity_mps and not broken and not in_rhythm:
             continue
-        if i_hi == len(z) - 1 and v[i_hi] > OPEN_END_MAX_SPEED_FRACTION * v[i_pk]:
+        if i_hi == len(z) - 1 and v[i_hi] > st.open_end_max_speed_fraction * v[i_pk]:
             continue  # the data end while the bar still rises: nothing shows a completed rep
             # (with no turnaround after it to pin it, a drifting track rises like this too)
-        t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps)
+        t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps, st.sway_tail_s)
         if t_e - t_s < st.min_concentric_s:
             continue
         ecc = None
@@ -203,7 +194,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         # first rep without its descent; only a Romanian deadlift's first rise (the pick-up from
         # the floor) is never a rep
         opens_recording = k <= 1 and exercise in ("squat", "bench_press")
-        if opens_recording and np.isfinite(typical_rom) and rom < OPENING_MIN_ROM_FRACTION * typical_rom:
+        if opens_recording and np.isfinite(typical_rom) and rom < st.opening_min_rom_fraction * typical_rom:
             continue  # no descent seen before it, and short of the set's reps: the walk-out or a re-grip
         # a gap in the rise does not excuse a missing descent where the descent was received
         descent_lost = broken and (k == 0 or gap[seq[k - 1][0]:i_lo + 1].any())
@@ -220,7 +211,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     # bar, fell short (drift between turnarounds that no rest pins)
     roms = [z[r[2]] - z[r[0]] for r in reps if not r[7]]
     if len(roms) >= 2:
-        floor = PARTIAL_ROM_FRACTION * float(np.median(roms))
+        floor = st.partial_rom_fraction * float(np.median(roms))
         full_swing = st.rhythm_fraction * typical if len(clean) >= 3 else np.inf
         reps = [r for r in reps if r[7] or z[r[2]] - z[r[0]] >= floor or px[r[2]] - px[r[0]] >= full_swing]
     # a stroke broken by a gap is a rep only in the rhythm of the set: a measured rep within
@@ -239,7 +230,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     dur = float(np.median(durs)) if durs else None  # the set's typical concentric phase
     reps = _place_broken(reps, t, gap, dur if dur is not None else 1.0)
     if dur is not None:
-        reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, dur, partial), key=lambda r: r[3])
+        reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, dur, partial,
+                                                partly_lost=st.partly_lost_fraction), key=lambda r: r[3])
     out: list[RepWindow] = []
     set_no, rep_no, prev_end = 0, 0, -np.inf
     for i_lo, i_pk, i_hi, t_s, t_e, ecc, k, broken in reps:
@@ -273,7 +265,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         # a rise from the recording's first sample: before the first turnaround nothing pins the
         # velocity, so a start found there is the recording's, not the rep's; one far longer than
         # the set's concentric phases is placed by them, and its velocity is not measured
-        cut = i_lo == 0 and not broken and dur is not None and t_e - t_s > OPENING_MAX_DURATION * dur
+        cut = i_lo == 0 and not broken and dur is not None and t_e - t_s > st.opening_max_duration * dur
         if cut:
             t_s = max(float(t[0]), t_e - dur)
         out.append(RepWindow(set_no, rep_no, t_s, t_e, float(t[i_pk]), e0, e1, lock_end, setup,
@@ -322,7 +314,8 @@ def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray, dur: float)
 
 def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period_s: float, dur: float,
                        partial: tuple[tuple[float, float], ...] | list[tuple[float, float]] = (), max_misfit: float = 0.35,
-                       min_covered: float = 0.6, max_lost: int = 2) -> list[tuple]:
+                       min_covered: float = 0.6, max_lost: int = 2,
+                       partly_lost: float = PipelineSettings.partly_lost_fraction) -> list[tuple]:
     """Reps that a long data gap swallowed whole, inferred from the set's rhythm.
 
     Between two found reps that lie k rep periods apart (2 <= k <= max_lost + 1, within
@@ -354,7 +347,7 @@ def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period
             return covered >= min_covered
         # part of a stroke was received: the gap may have cut it from the descent before it
         j0 = max(0, int(np.searchsorted(t, top_s - 1.5 * dur)))
-        return float(np.mean(gap[j0:i1 + 1])) >= PARTLY_LOST
+        return float(np.mean(gap[j0:i1 + 1])) >= partly_lost
 
     def local_period(a: int) -> float:  # the regular steps nearest rep a
         near = steps[max(0, a - 3):a + 4]

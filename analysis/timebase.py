@@ -15,7 +15,6 @@ import numpy as np
 
 from barback.analysis.imu import FloatArray, ImuStream
 
-MAX_BRIDGE_S = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break
 # a run of samples this far (s) from all the others, holding a tiny share of them, is a clock
 # glitch (a lying stamp, a wrapped counter), not data: it would stretch the grid by its distance
 STRAY_GAP_S = 60.0

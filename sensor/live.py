@@ -29,10 +29,6 @@ from barback.analysis.pipeline import analyze
 from barback.analysis.results import RepResult
 from barback.analysis.units import G0_MPS2
 
-LEAK_TAU_S = 0.7  # the leaky integrator forgets a bias within a rep or two
-LEVEL_TAU_S = 10.0  # |f| averages to the local g over several reps
-TOP_FRACTION = 0.3  # the rise has ended when the speed is back below this share of its peak
-
 
 @dataclass
 class LiveRep:
@@ -61,6 +57,9 @@ class LiveAnalyzer:
     moving_gyro_dps: float = 8.0  # the bar moves when it turns faster than this ...
     moving_acc_g: float = 0.04  # ... or its |f| leaves 1 g by more than this
     max_step_s: float = 0.1  # across a longer gap in the stream, the leaky speed carries this much
+    leak_tau_s: float = 0.7  # the leaky integrator forgets a bias within a rep or two
+    level_tau_s: float = 10.0  # |f| averages to the local g over several reps
+    top_fraction: float = 0.3  # the rise has ended when the speed is back below this share of its peak
     standing_search_s: float = 60.0  # the lumbar sensors' standing zero is sought in the first minute
     thresholds: Thresholds = field(default_factory=load_thresholds)
     settings: PipelineSettings = field(default_factory=PipelineSettings)
@@ -129,11 +128,11 @@ class LiveAnalyzer:
                 continue
             dt = min(ti - self._t_prev, self.max_step_s)  # across a gap nothing is known: little is carried
             self._t_prev = ti
-            self._g += (fi - self._g) * min(1.0, dt / LEVEL_TAU_S)
-            self._v = self._v * np.exp(-dt / LEAK_TAU_S) + (fi - self._g) * dt
+            self._g += (fi - self._g) * min(1.0, dt / self.level_tau_s)
+            self._v = self._v * np.exp(-dt / self.leak_tau_s) + (fi - self._g) * dt
             if self._v > self._peak:
                 self._peak = self._v
-            if self._peak >= self.rise_mps and self._v < TOP_FRACTION * self._peak:
+            if self._peak >= self.rise_mps and self._v < self.top_fraction * self._peak:
                 self._peak = 0.0
                 top = True
             elif self._v <= 0.0:
@@ -153,7 +152,7 @@ class LiveAnalyzer:
 
                 u, att, _ = prepare_stream(ImuStream(s.t_s[keep], s.acc_sf_mps2[keep], s.gyro_sf_rps[keep]),
                                            role, self.settings)
-                self._standing[role] = standing_reference(att, u.t_s, u.fs_hz)[0]
+                self._standing[role] = standing_reference(att, u.t_s, u.fs_hz, settings=self.settings)[0]
         return self._standing
 
     def analyse(self, ingest, now_s: float) -> list[LiveRep]:

@@ -57,3 +57,27 @@ def test_no_import_cycles_between_modules():
         if n not in state:
             visit(n, [n])
     assert cycles == []
+
+
+# named limits of what one session's input can be (lying stamps), not tuning: kept beside the
+# checks that use them, and documented there
+INPUT_LIMITS = {"STRAY_GAP_S", "STRAY_MAX_SHARE", "STRAY_MAX_SAMPLES", "MAX_GRID_FACTOR", "MAX_GRID_GAP_S"}
+
+
+def test_the_signal_core_keeps_its_tunable_numbers_in_settings():
+    """Every tunable number of the signal core is a field of PipelineSettings or a threshold in
+    the versioned file: no module of analysis/ defines a numeric constant of its own (physical
+    units and the input limits above apart)."""
+    found = []
+    for f in sorted((ROOT / "analysis").glob("*.py")):
+        if f.name in ("units.py", "config.py"):
+            continue
+        for node in ast.parse(f.read_text()).body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            value = getattr(node, "value", None)
+            numeric = [n for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, (int, float))
+                       and not isinstance(n.value, bool)] if value is not None else []
+            for t in targets:
+                if isinstance(t, ast.Name) and t.id.isupper() and numeric and t.id not in INPUT_LIMITS:
+                    found.append(f"{f.name}: {t.id}")
+    assert found == ["calibration.py: STEPS"], found  # the routine's steps and their seconds, shown to the user

@@ -228,11 +228,13 @@ def live_commodity(cache: Path, out=sys.stdout, seeds=range(300, 304)) -> bool:
     live against offline analysis of the same recording, and how soon after each rep's true end
     (simulator truth) it was reported. Reps whose concentric phase a long gap hid are left out of
     the timing: they can only be inferred once the next rep is in."""
-    from barback.analysis.timebase import MAX_BRIDGE_S
+    from barback.analysis.config import PipelineSettings
     from barback.sensor.live import LiveAnalyzer
     from barback.sensor.replay import replay
     from barback.sessions.load import open_session
     from barback.simulation.simulate import write_recording
+
+    max_bridge_s = PipelineSettings().max_bridge_s
 
     n_live = n_off = n_true = n_both = timed = on_time = 0
     worst = 0.0
@@ -255,7 +257,7 @@ def live_commodity(cache: Path, out=sys.stdout, seeds=range(300, 304)) -> bool:
             for x in sim.truth:
                 ov = min(r.concentric_end_s, x["concentric_end_s"]) - max(r.concentric_start_s, x["concentric_start_s"])
                 if ov > 0.5 * (x["concentric_end_s"] - x["concentric_start_s"]):
-                    if x.get("gap_in_concentric_s", 0.0) <= MAX_BRIDGE_S:
+                    if x.get("gap_in_concentric_s", 0.0) <= max_bridge_s:
                         d_s = lr.reported_s - x["concentric_end_s"]
                         timed += 1
                         on_time += d_s <= 1.0

@@ -5,8 +5,8 @@ and within a second of its true end (truth from the simulator, not from the code
 import numpy as np
 import pytest
 
+from barback.analysis.config import PipelineSettings
 from barback.analysis.pipeline import analyze
-from barback.analysis.timebase import MAX_BRIDGE_S
 from barback.sensor.live import LiveAnalyzer
 from barback.sensor.replay import replay
 from barback.sessions.load import open_session
@@ -59,7 +59,7 @@ def test_live_reports_every_rep_within_a_second_of_its_end(tmp_path, name, seed)
         r = lr.result
         t = [x for x in sim.truth if _overlaps(r.concentric_start_s, r.concentric_end_s,
                                                x["concentric_start_s"], x["concentric_end_s"])]
-        if not t or t[0].get("gap_in_concentric_s", 0.0) > MAX_BRIDGE_S:
+        if not t or t[0].get("gap_in_concentric_s", 0.0) > PipelineSettings().max_bridge_s:
             continue
         measured += 1
         on_time += lr.reported_s - t[0]["concentric_end_s"] <= 1.0
