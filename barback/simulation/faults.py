@@ -4,7 +4,9 @@ Each case takes a small, valid session (a native recording of three WitMotion se
 same session as generic CSV) and damages or falsifies one thing: it cuts, flips or lies in the
 bytes of the native stream; stamps one record or row far away; writes milliseconds under a
 seconds header, huge values, junk rows; replaces a file by a named pipe, a folder, an empty file
-or a link (to /dev/zero, out of the folder, to itself); or lies in the metadata. Then it runs
+or a link (to /dev/zero, out of the folder, to itself); lies in the metadata; or, on a recording
+of sensors with their own clocks (Movesense), makes one notification's stamp wild or reboots the
+bar sensor mid-session (its clock begins again near zero). Then it runs
 `barback analyze` in this process and checks what a user is owed:
 
 * exit 0 (a recovery), or exit 2 with exactly one error line; never a traceback, an "internal
@@ -13,9 +15,12 @@ or a link (to /dev/zero, out of the folder, to itself); or lies in the metadata.
   limited to what the process held plus `CASE_MEMORY_MB` (the small session needs tens of MB; a
   grid sized by one far stamp needs gigabytes, fails to allocate, and is caught as a defect);
 * every intact record of a damaged stream read back, and the damage named in a warning;
-* every good row of a CSV with junk rows in it kept.
+* every good row of a CSV with junk rows in it kept;
+* a sensor clock's glitch or restart recovered from: no sample lost beyond the glitched
+  notification's (counted from the undamaged bytes), no data shifted by more than a reboot's
+  pause, the restart named in a warning.
 
-Used by `tests/faults/test_fault_suite.py` (440 cases) and by `make bench` (the totals over
+Used by `tests/faults/test_fault_suite.py` (442 cases) and by `make bench` (the totals over
 2,000 others)."""
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ import numpy as np
 
 NATIVE_KINDS = ("truncate", "flip", "lying_length", "far_host_stamp")
 CSV_KINDS = ("csv_truncate", "csv_junk", "csv_far_stamp", "csv_huge", "csv_ms", "meta_lie", "special_file")
-KINDS = NATIVE_KINDS + CSV_KINDS
+# on a recording of sensors that stamp samples by their own clock (Movesense): one notification's
+# stamp wild, or the bar sensor rebooting mid-session (its clock begins again near zero)
+CLOCK_KINDS = ("clock_glitch", "clock_restart")
+KINDS = NATIVE_KINDS + CSV_KINDS + CLOCK_KINDS
+CLOCK_RESTART_MAX_SHIFT_S = 2.0  # a reboot may cost the time the sensor was off, not more
 CASE_MEMORY_MB = 1536  # room for one case above what the process already holds
 CASE_TIMEOUT_S = 60
 
@@ -70,12 +79,66 @@ class Totals:
             self.failures.append(o)
 
 
-def base_sessions(root: Path) -> tuple[Path, Path]:
-    """The small valid session, as a native recording and as a CSV session."""
+def base_sessions(root: Path) -> tuple[Path, Path, Path]:
+    """The small valid session, as a native recording (WitMotion, stamped on arrival), as a CSV
+    session, and as a native recording of sensors with their own clocks (Movesense)."""
     from barback.simulation.simulate import scenario, simulate, write_recording, write_session
 
     sim = simulate(scenario("deadlift_52hz", seed=5, sets=1, reps_per_set=3))
-    return write_recording(sim, root / "native"), write_session(sim, root / "csv")
+    clocked = write_recording(sim, root / "movesense", device="movesense")
+    t = sim.sensors["bar"]["time_s"]  # how long the bar sensor sent, from the simulator
+    (clocked / "duration.json").write_text(json.dumps({"bar_s": float(t[-1] - t[0])}))
+    return write_recording(sim, root / "native"), write_session(sim, root / "csv"), clocked
+
+
+def _bar_notifications(data: bytes) -> list[tuple[int, int]]:
+    """The bar sensor's (id 0) notification records: (record start, samples it holds), from the
+    bytes of the undamaged stream."""
+    from barback.sensor.recording import CRC, RECORD_HEAD, RecordType
+
+    out = []
+    for a, end in _record_spans(data):
+        _, rtype, sensor, _, _, _ = RECORD_HEAD.unpack_from(data, a)
+        if rtype == int(RecordType.NOTIFICATION) and sensor == 0 and data[a + RECORD_HEAD.size] == 2:
+            out.append((a, (end - a - RECORD_HEAD.size - CRC.size - 6) // 24))
+    return out
+
+
+def _damage_clock(rng: np.random.Generator, kind: str, stream: Path) -> tuple[int, int]:
+    """Falsify the bar sensor's own stamps in place (CRCs made right, so the records are intact).
+    Returns the samples the bar sensor sent and how many of them the damage may cost: one
+    notification's for a glitch (it cannot be placed in time), none for a restart."""
+    import zlib
+
+    from barback.sensor.recording import CRC, RECORD_HEAD
+
+    data = bytearray(stream.read_bytes())
+    notes = _bar_notifications(bytes(data))
+    total = sum(n for _, n in notes)
+    at = RECORD_HEAD.size + 2  # the IMU6 payload: [resp][ref][uint32 ms]
+
+    def stamp(a: int) -> int:
+        return int.from_bytes(data[a + at:a + at + 4], "little")
+
+    def restamp(a: int, ts: int) -> None:
+        data[a + at:a + at + 4] = (ts & 0xFFFFFFFF).to_bytes(4, "little")
+        end = a + RECORD_HEAD.size + RECORD_HEAD.unpack_from(data, a)[-1]
+        data[end:end + CRC.size] = CRC.pack(zlib.crc32(bytes(data[a + 1:end])))
+
+    j = int(rng.integers(3, len(notes) - 3))
+    if kind == "clock_glitch":
+        a, n = notes[j]
+        ts = stamp(a)
+        restamp(a, int(rng.choice([ts ^ (1 << int(rng.integers(20, 32))), 0xFFFFFF00, ts + 10**7,
+                                   ts + int(rng.integers(10_000, 2**31))])))
+        may_lose = n
+    else:  # clock_restart: from notification j on, the clock counts again from near zero
+        t0 = stamp(notes[j][0]) - int(rng.integers(0, 500))
+        for a, _ in notes[j:]:
+            restamp(a, stamp(a) - t0)
+        may_lose = 0
+    stream.write_bytes(bytes(data))
+    return total, may_lose
 
 
 def _record_spans(data: bytes) -> list[tuple[int, int]]:
@@ -209,18 +272,21 @@ def _on_alarm(signum, frame):
     raise _Hang()
 
 
-def run_case(kind: str, seed: int, bases: tuple[Path, Path], work: Path) -> Outcome:
+def run_case(kind: str, seed: int, bases: tuple[Path, Path, Path], work: Path) -> Outcome:
     """Damage a copy of the base session, run `barback analyze` on it, judge what came back."""
     from barback.cli import main
     from barback.sensor.recording import read_recording
 
     rng = np.random.default_rng([seed, KINDS.index(kind)])
-    native = kind in NATIVE_KINDS
+    native, clock = kind in NATIVE_KINDS, kind in CLOCK_KINDS
     folder = work / f"{kind}-{seed}"
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(bases[0] if native else bases[1], folder)
+    shutil.copytree(bases[2] if clock else bases[0] if native else bases[1], folder)
     intact = _damage_native(rng, kind, folder / "stream.bbr") if native else 0
-    if not native:
+    sent = may_lose = 0
+    if clock:
+        sent, may_lose = _damage_clock(rng, kind, folder / "stream.bbr")
+    elif not native:
         _damage_csv(rng, kind, folder)
     out = folder / "result.json"
     err = io.StringIO()
@@ -269,6 +335,8 @@ def run_case(kind: str, seed: int, bases: tuple[Path, Path], work: Path) -> Outc
         damaged = (rep.corrupt_records or rep.truncated_tail or rep.skipped_bytes or rep.header_damaged)
         if damaged and not any("skipped" in x or "cut short" in x or "damaged" in x for x in lines):
             problems.append("damage not named in a warning")
+    if clock:
+        problems += _judge_clock(kind, rc, out, lines, sent, may_lose, bases[2])
     if kind == "csv_junk" and rc == 0:
         from barback.sessions.csv_format import load_session
 
@@ -279,6 +347,27 @@ def run_case(kind: str, seed: int, bases: tuple[Path, Path], work: Path) -> Outc
                 problems.append(f"{role}: {len(s.t_s) - len(got.streams[role].t_s)} good row(s) lost to junk")
     shutil.rmtree(folder, ignore_errors=True)
     return Outcome(kind, seed, rc, rc == 2, problems, lost)
+
+
+def _judge_clock(kind: str, rc: int, out: Path, lines: list[str], sent: int, may_lose: int, base: Path) -> list[str]:
+    """A falsified sensor clock is recovered from (exit 0), losing no more samples than the damage
+    may cost and shifting none by more than a reboot's pause; a restart is named in a warning."""
+    if rc != 0:
+        return [f"a {kind.replace('_', ' ')} refused (exit {rc}): the data are all there"]
+    bar = next((s for s in json.loads(out.read_text())["sensors"] if s["role"] == "bar"), None)
+    if bar is None:
+        return ["no bar sensor in the result"]
+    problems = []
+    lost = sent - int(bar["n_samples"])
+    if lost > may_lose or lost < 0:
+        problems.append(f"bar: {lost} of {sent} samples lost to a {kind.replace('_', ' ')} (at most {may_lose})")
+    base_s = float(json.loads((base / "duration.json").read_text())["bar_s"])
+    if abs(float(bar["duration_s"]) - base_s) > CLOCK_RESTART_MAX_SHIFT_S:
+        problems.append(f"bar: {bar['duration_s']:.1f} s of data where the sensor sent {base_s:.1f} s "
+                        "(samples overlaid or pushed away)")
+    if kind == "clock_restart" and not any("clock began again" in x for x in lines):
+        problems.append("a sensor's clock restart not named in a warning")
+    return problems
 
 
 def run_suite(n_cases: int, work: Path, first_seed: int = 0) -> Totals:

@@ -848,17 +848,68 @@ COMMODITY_SCENARIOS = ("commodity_deadlift", "commodity_deadlift_tng", "commodit
                        "commodity_deadlift_lumbar")
 
 
-def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) -> Path:
-    """Write the session as a native recording of WitMotion sensors, as live capture would
-    have stored it: one 20-byte `55 61` notification per sample, stamped on arrival in
+def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3, device: str = "witmotion") -> Path:
+    """Write the session as a native recording, as live capture would have stored it. WitMotion
+    sensors (the default): one 20-byte `55 61` notification per sample, stamped on arrival in
     connection-event batches (a commodity link's rows carry their arrival stamps already, repeats
-    and losses included). Ground truth goes to `truth.json` beside it."""
-    from barback.sensor.decoders import witmotion
-    from barback.sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType, SensorInfo
+    and losses included). `device="movesense"`: IMU6 notifications of four samples each, stamped
+    by the sensor's own millisecond clock (which starts anywhere), the host's arrival a few tens
+    of milliseconds after. Ground truth goes to `truth.json` beside it."""
+    from barback.sensor.recording import Record, RecordingMeta, RecordingWriter, RecordType
 
     out = Path(out_dir)
     (out / "stream.bbr").unlink(missing_ok=True)  # a new recording, not an append
     rng = np.random.default_rng(sim.config.seed + 7)
+    if device == "movesense":
+        infos, recs = _movesense_records(sim, rng)
+    elif device == "witmotion":
+        infos, recs = _witmotion_records(sim, rng, batch)
+    else:
+        raise ValueError(f"write_recording writes witmotion or movesense sensors, not {device!r}")
+    recs.sort(key=lambda r: r[0])
+    meta = RecordingMeta(exercise=sim.config.exercise, sensors=infos, started_unix_ns=1_700_000_000_000_000_000,
+                         notes=f"simulated by barback (seed {sim.config.seed})")
+    with RecordingWriter(out, meta, flush_interval_s=1e9) as w:
+        for t_ns, sid, payload in recs:
+            w.append(Record(RecordType.NOTIFICATION, sid, 0, t_ns, payload))
+    (out / "truth.json").write_text(json.dumps({"config": asdict(sim.config), "reps": sim.truth,
+                                                "gaps": sim.gaps}, indent=2) + "\n")
+    return out
+
+
+MOVESENSE_SAMPLES_PER_PACKET = 4
+
+
+def _movesense_records(sim: SimulatedSession, rng: np.random.Generator):
+    from barback.sensor.decoders import movesense
+    from barback.sensor.recording import SensorInfo
+
+    infos, recs = [], []
+    k = MOVESENSE_SAMPLES_PER_PACKET
+    for sid, (role, d) in enumerate(sim.sensors.items()):
+        infos.append(SensorInfo(id=sid, role=role, kind=movesense.KIND, address=f"SIM:00:00:00:01:{sid:02X}",
+                                name=f"Movesense sim {role}", rate_hz=sim.config.fs_hz,
+                                channels={movesense.DATA_UUID: 0, movesense.COMMAND_UUID: 1}))
+        t, first = np.unique(np.asarray(d["time_s"], float), return_index=True)  # one sample, one stamp
+        acc, gyro = np.asarray(d["acc_g"])[first] * G0_MPS2, np.asarray(d["gyro_dps"])[first]
+        clock0_ms = int(rng.integers(0, 2**31))  # the sensor's clock runs from its own power-on
+        # a notification holds consecutive samples only: a gap in the data ends one
+        breaks = np.flatnonzero(np.diff(t) > 1.5 / sim.config.fs_hz) + 1
+        arrival = -np.inf
+        for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(t)]):
+            for j in range(a, b, k):
+                e = min(j + k, b)
+                ts_ms = clock0_ms + int(round(t[j] * 1000.0))
+                # notifications arrive in the order they were sent
+                arrival = max(t[e - 1] + float(rng.uniform(0.01, 0.04)), arrival + 0.001)
+                recs.append((int(round(arrival * 1e9)), sid, movesense.encode_imu6(99, ts_ms, acc[j:e], gyro[j:e])))
+    return infos, recs
+
+
+def _witmotion_records(sim: SimulatedSession, rng: np.random.Generator, batch: int):
+    from barback.sensor.decoders import witmotion
+    from barback.sensor.recording import SensorInfo
+
     infos, recs = [], []
     for sid, (role, d) in enumerate(sim.sensors.items()):
         infos.append(SensorInfo(id=sid, role=role, kind=witmotion.KIND, address=f"SIM:00:00:00:00:{sid:02X}",
@@ -871,15 +922,7 @@ def write_recording(sim: SimulatedSession, out_dir: str | Path, batch: int = 3) 
             arrival = _arrival_times(rng, t_u, batch)[np.searchsorted(t_u, d["time_s"])]
         for t, a, g in zip(arrival, d["acc_g"], d["gyro_dps"]):
             recs.append((int(round(t * 1e9)), sid, witmotion.encode_packet(a, g)))
-    recs.sort(key=lambda r: r[0])
-    meta = RecordingMeta(exercise=sim.config.exercise, sensors=infos, started_unix_ns=1_700_000_000_000_000_000,
-                         notes=f"simulated by barback (seed {sim.config.seed})")
-    with RecordingWriter(out, meta, flush_interval_s=1e9) as w:
-        for t_ns, sid, payload in recs:
-            w.append(Record(RecordType.NOTIFICATION, sid, 0, t_ns, payload))
-    (out / "truth.json").write_text(json.dumps({"config": asdict(sim.config), "reps": sim.truth,
-                                                "gaps": sim.gaps}, indent=2) + "\n")
-    return out
+    return infos, recs
 
 
 def simulate_calibration(max_flexion_deg: float = 55.0, pelvis_deg: float = 60.0, fs_hz: float = 100.0,

@@ -15,7 +15,7 @@ def bases(tmp_path_factory):
 @pytest.mark.parametrize("kind", KINDS)
 def test_generated_faults(kind, bases, tmp_path):
     problems = []
-    for seed in range(40):
+    for seed in range(34):
         o = run_case(kind, seed, bases, tmp_path)
         problems += [f"seed {seed}: {p}" for p in o.problems]
     assert not problems, "\n".join(problems)
@@ -48,6 +48,18 @@ def test_the_suite_catches_memory_sized_by_a_timestamp(bases, tmp_path, monkeypa
     monkeypatch.setattr(timebase, "STRAY_GAP_S", 1e300)
     outcomes = [run_case("csv_far_stamp", seed, bases, tmp_path) for seed in range(12)]
     assert any(o.problems for o in outcomes)
+
+
+@pytest.mark.parametrize("kind", ["clock_glitch", "clock_restart"])
+def test_the_suite_catches_a_sensor_clock_taken_at_its_word(kind, bases, tmp_path, monkeypatch):
+    """The judge can fail: with the decoders' clock checks off (no glitch dropped, no restart
+    re-based), a wild or restarted stamp costs samples and time, and the judge reports it."""
+    import barback.sensor.decoders.base as base
+
+    monkeypatch.setattr(base.SensorClock, "restarted", lambda self, sensor_s, host_s: False)
+    monkeypatch.setattr(base.SensorClock, "jumps_ahead", lambda self, sensor_s, host_s: False)
+    outcomes = [run_case(kind, seed, bases, tmp_path) for seed in range(4)]
+    assert any(any("samples lost" in p for p in o.problems) for o in outcomes)
 
 
 def test_a_stream_cut_to_a_few_samples_is_refused_in_one_line(bases, tmp_path):
