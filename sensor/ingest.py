@@ -74,6 +74,9 @@ class Ingest:
                                 f"{st.resync_bytes} stray byte(s)")
             if st.duplicates:
                 warnings.append(f"{buf.role}: skipped {st.duplicates} repeated packet(s)")
+            if st.clock_glitches:
+                warnings.append(f"{buf.role}: dropped {st.clock_glitches} packet(s) ({st.glitched_samples} sample(s)) "
+                                "stamped far ahead of the host's clock (a glitch in the sensor's clock)")
             if st.clock_restarts:
                 warnings.append(f"{buf.role}: the sensor's clock began again {st.clock_restarts} time(s) "
                                 "(a reboot); its later samples were re-timed to follow on")

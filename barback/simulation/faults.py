@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import resource
 import shutil
 import signal
@@ -367,6 +368,9 @@ def _judge_clock(kind: str, rc: int, out: Path, lines: list[str], sent: int, may
                         "(samples overlaid or pushed away)")
     if kind == "clock_restart" and not any("clock began again" in x for x in lines):
         problems.append("a sensor's clock restart not named in a warning")
+    named = [int(m.group(1)) for x in lines if (m := re.search(r"bar: dropped \d+ packet\(s\) \((\d+) sample", x))]
+    if lost > 0 and sum(named) != lost:
+        problems.append(f"bar: {lost} sample(s) lost, {sum(named)} counted in a warning")
     return problems
 
 

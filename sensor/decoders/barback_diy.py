@@ -124,7 +124,7 @@ class Decoder:
         else:
             cu, tu, twrap = c, ts, self._twrap
         if self._clock.jumps_ahead(tu * 1e-6, host_time_ns * 1e-9):
-            self.stats.error(f"timestamp {ts} us leaps ahead of the host's clock: a glitch, packet dropped")
+            self.stats.glitch(f"timestamp {ts} us leaps ahead of the host's clock: a glitch, packet dropped", n)
             return None
         self._clock.accept(tu * 1e-6, host_time_ns * 1e-9)
         self.stats.clock_restarts = self._clock.restarts

@@ -40,10 +40,21 @@ class DecodeStats:
     resync_bytes: int = 0
     unpaired: int = 0  # samples of one sensor dropped because the other (ACC or GYRO) sent none to pair
     clock_restarts: int = 0  # the sensor's clock began again (a reboot); later samples re-based to follow
+    clock_glitches: int = 0  # packets dropped: their stamp leapt ahead of the host's clock
+    glitched_samples: int = 0  # ... and the samples they held
     errors: list[str] = field(default_factory=list)
 
     def error(self, msg: str) -> None:
         self.malformed += 1
+        self._note(msg)
+
+    def glitch(self, msg: str, n_samples: int) -> None:
+        """A well-formed packet dropped because its stamp cannot be placed in time."""
+        self.clock_glitches += 1
+        self.glitched_samples += n_samples
+        self._note(msg)
+
+    def _note(self, msg: str) -> None:
         if len(self.errors) < 20:
             self.errors.append(msg)
 

@@ -92,7 +92,7 @@ class Decoder:
                 return None
         t0 = (ts + wraps * 2**32) * 1e-3
         if self._clock.jumps_ahead(t0, host_s):
-            self.stats.error(f"timestamp {ts} ms leaps ahead of the host's clock: a glitch, packet dropped")
+            self.stats.glitch(f"timestamp {ts} ms leaps ahead of the host's clock: a glitch, packet dropped", len(acc))
             return None
         self._clock.accept(t0, host_s)
         self.stats.clock_restarts = self._clock.restarts

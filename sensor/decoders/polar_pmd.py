@@ -223,7 +223,7 @@ class Decoder:
         if st.last_ts is not None and st.clock.restarted(ts * 1e-9, host_s):
             st.last_ts = None
         if st.clock.jumps_ahead(ts * 1e-9, host_s):
-            self.stats.error(f"timestamp {ts} ns leaps ahead of the host's clock: a glitch, frame dropped")
+            self.stats.glitch(f"timestamp {ts} ns leaps ahead of the host's clock: a glitch, frame dropped", n)
             return None
         if st.last_ts is not None and ts <= st.last_ts:
             self.stats.duplicates += 1

@@ -160,7 +160,9 @@ def test_one_glitched_polar_stamp_costs_one_frame():
     dropped as a repeat (1,010 of 10,000 samples kept). Now the glitch alone is dropped, counted."""
     dec = pmd.Decoder(rate_hz=100)
     kept = _polar_frames(dec, 1000, glitch_at=100)
-    assert kept == 10_000 - 10 and dec.stats.malformed == 2  # the ACC and the GYRO frame of the glitch
+    # the ACC and the GYRO frame of the glitch, counted as glitches with their ten samples each
+    assert kept == 10_000 - 10 and dec.stats.clock_glitches == 2 and dec.stats.glitched_samples == 20
+    assert dec.stats.malformed == 0
 
 
 def test_one_glitched_movesense_stamp_does_not_shift_the_rest():
@@ -174,7 +176,8 @@ def test_one_glitched_movesense_stamp_does_not_shift_the_rest():
         b = dec.feed(2_000_000_000 + ts * 1_000_000, ms.encode_imu6(99, stamp, acc, gyro))
         if b is not None:
             times.append(float(b.t_s[0]))
-    assert len(times) == 199 and max(times) < 100.0 and dec.stats.malformed == 1
+    assert len(times) == 199 and max(times) < 100.0
+    assert (dec.stats.clock_glitches, dec.stats.glitched_samples, dec.stats.malformed) == (1, 4, 0)
 
 
 def test_a_genuine_movesense_wrap_is_still_unwrapped():
