@@ -202,6 +202,10 @@ class PipelineSettings:
     opening_min_rom_fraction: float = 0.65
     opening_max_duration: float = 1.5  # x the set's median concentric phase
     sway_tail_s: float = 0.08  # a tail this much longer than the higher levels foretell was held up by sway
+    # a rep whose rise a gap hid, known by its full descent (segmentation._reps_beside_their_counter_strokes):
+    counter_stroke_min_lost: float = 0.2  # at least this share lost where its rise belongs
+    counter_stroke_clear_periods: float = 0.25  # and no rep within this many rep periods of that place
+    inferred_concentric_share: float = 0.4  # of the rep period, where no measured rep gives the set's own
     # gaps and attitude (timebase, orientation)
     max_bridge_s: float = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break
     tilt_warmup_s: float = 60.0  # the pass that starts the backward tilt pass covers this much of the end

@@ -229,6 +229,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     durs = [r[4] - r[3] for r in reps if not r[7]]
     dur = float(np.median(durs)) if durs else None  # the set's typical concentric phase
     reps = _place_broken(reps, t, gap, dur if dur is not None else 1.0)
+    reps = sorted(reps + _reps_beside_their_counter_strokes(reps, seq, t, v, z, px, gap, dur, track.period_s,
+                                                            exercise in ECCENTRIC_FIRST, st, min_rom), key=lambda r: r[3])
     if dur is not None:
         reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, dur, partial,
                                                 partly_lost=st.partly_lost_fraction), key=lambda r: r[3])
@@ -290,6 +292,52 @@ def _rose_across_gap(seq: list[tuple[int, int]], k: int, px: np.ndarray, gap: np
     if gap[i_top:i_next + 1].any():
         return False
     return bool(px[i_top] - px[seq[j][0]] >= min_swing and px[i_top] - px[i_next] >= min_swing)
+
+
+def _reps_beside_their_counter_strokes(reps: list[tuple], seq: list[tuple[int, int]], t: np.ndarray, v: np.ndarray,
+                                       z: np.ndarray, px: np.ndarray, gap: np.ndarray, dur: float | None,
+                                       period_s: float, eccentric_first: bool, st: PipelineSettings,
+                                       min_rom: float) -> list[tuple]:
+    """Reps whose rise a gap hid, known by the full descent received beside it.
+
+    A squat, a bench press or a Romanian deadlift lowers the bar before every rise; a deadlift
+    lowers it after every rise. A descent received in full (no long gap in it, as deep as the
+    set's typical stroke on the band-passed height, at a lifter's lowering speed) with the data
+    lost where its rise belongs (after it, or before it for a deadlift) and no rep found there,
+    is a rep whose rise was not seen. Only its place in time is known: its concentric phase is
+    put at the set's typical duration from the descent's end (or before the descent's start)."""
+    downs = [(seq[k][0], seq[k + 1][0]) for k in range(len(seq) - 1)
+             if seq[k][1] == 1 and seq[k + 1][1] == -1 and not gap[seq[k][0]:seq[k + 1][0] + 1].any()]
+    full = [(a, b) for a, b in downs if min_rom <= z[a] - z[b] <= st.max_rom_m]
+    if len(full) < 3:
+        return []
+    typical = float(np.median([px[a] - px[b] for a, b in full]))  # the set's typical descent
+    dur = dur if dur is not None else st.inferred_concentric_share * period_s
+    # where the set's measured reps start after their lowest point (or end before their highest,
+    # the lockout held before the lowering)
+    measured = [r for r in reps if not r[7]]
+    lags = [r[3] - t[r[0]] if eccentric_first else t[r[2]] - r[4] for r in measured]
+    lag_s = max(0.0, float(np.median(lags))) if lags else 0.0
+    out: list[tuple] = []
+    spans = [(r[3], r[4]) for r in reps]
+    for i_hi, i_lo in downs:
+        if px[i_hi] - px[i_lo] < st.rhythm_fraction * typical or v[i_hi:i_lo + 1].min() > -st.min_peak_velocity_mps:
+            continue
+        if eccentric_first:
+            t_s = float(t[i_lo]) + lag_s
+            t_e = t_s + dur
+        else:
+            t_e = float(t[i_hi]) - lag_s
+            t_s = t_e - dur
+        a, b = int(np.searchsorted(t, t_s - 0.5 * dur)), int(np.searchsorted(t, t_e + 0.5 * dur))
+        if b <= a or b >= len(t) or a <= 0 or float(np.mean(gap[a:b])) < st.counter_stroke_min_lost:
+            continue  # the rise was received (and showed no rep), or lies beyond the data
+        clear = st.counter_stroke_clear_periods * period_s
+        if any(s < t_e + clear and e > t_s - clear for s, e in spans):
+            continue  # a rep is already there
+        spans.append((t_s, t_e))
+        out.append((a, a, min(b, len(t) - 1), t_s, t_e, None, None, True))
+    return out
 
 
 def _place_broken(reps: list[tuple], t: np.ndarray, gap: np.ndarray, dur: float) -> list[tuple]:

@@ -76,3 +76,18 @@ def test_a_rep_whose_integrated_height_fell_short_is_kept_by_its_band_passed_str
         res = analyze(load_session(write_session(sim, tmp_path / "s")))
     s = score(res, sim.truth)
     assert (s.tp, s.fp, s.fn) == (10, 0, 0)
+
+
+@pytest.mark.parametrize(("name", "seed"), [("commodity_squat", 26), ("commodity_deadlift", 1)])
+def test_a_rep_whose_rise_a_gap_hid_is_known_by_its_full_descent(name, seed, tmp_path):
+    """A squat lowers the bar before every rise, a deadlift after it. Where the descent was
+    received in full and the data were lost where its rise belongs, with no rep found there, the
+    rep happened: both sets were one or two reps short before, and are complete now."""
+    sim = simulate(scenario(name, seed=seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(load_session(write_session(sim, tmp_path / "s")))
+    s = score(res, sim.truth)
+    assert (s.tp, s.fp, s.fn) == (10, 0, 0)
+    inferred = [r for r in res.reps if r.quality_grade == "poor"]
+    assert inferred and all(not np.isfinite(r.mean_velocity_mps) for r in inferred)  # counted, no velocity
