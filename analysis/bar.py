@@ -522,7 +522,8 @@ def track_bar(s: UniformStream, att: Attitude, settings: PipelineSettings = Pipe
             if np.array_equal(new, turn):
                 break
             turn = new
-        v = anchored_velocity(acc_up, s.fs_hz, np.sort(np.concatenate([fixed, turn])), s.valid, settings.max_bridge_s)
+        marked[turn] = True  # the anchors, sorted and unique, from the mask (no sort of half a million)
+        v = anchored_velocity(acc_up, s.fs_hz, np.flatnonzero(marked), s.valid, settings.max_bridge_s)
         return v, turn, moving
 
     vel, turn, moving = anchor(still, strokes)
