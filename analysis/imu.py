@@ -59,15 +59,28 @@ class Session:
         return parse_loads_kg(self.meta.get("loads_kg"))
 
 
+EVERY_SET = 0  # the key of `loads_kg` for the load of every set not named ("all" in the metadata)
+
+
+def load_of_set(loads_kg: dict[int, float], set_no: int) -> float | None:
+    """The load of set `set_no`: its own, else the load of every set, else None."""
+    return loads_kg.get(set_no, loads_kg.get(EVERY_SET))
+
+
 def parse_loads_kg(raw) -> dict[int, float]:
-    """`loads_kg` of a session's metadata: set number -> load in kg, both positive. Raises
-    ValueError naming what is wrong."""
+    """`loads_kg` of a session's metadata: set number -> load in kg, both positive; the key "all"
+    gives the load of every set not named (`EVERY_SET`). Raises ValueError naming what is wrong."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise ValueError(f"loads_kg must map set numbers to kilograms, e.g. {{\"1\": 100}}, not {raw!r:.40}")
     out = {}
     for k, v in raw.items():
+        if k == "all":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < float(v) < 10_000):
+                raise ValueError(f"loads_kg['all']: {v!r:.40} is not a load in kg")
+            out[EVERY_SET] = float(v)
+            continue
         try:
             set_no = int(k)
         except (TypeError, ValueError):
@@ -77,4 +90,20 @@ def parse_loads_kg(raw) -> dict[int, float]:
         if set_no < 1:
             raise ValueError(f"loads_kg: set numbers start at 1, not {k!r}")
         out[set_no] = float(v)
+    return out
+
+
+def parse_load_arg(text: str) -> dict[str, float]:
+    """A load as typed on the command line, as metadata `loads_kg`: "100" for every set,
+    "1=100,2=120" per set, or both ("100,3=120"). Raises ValueError naming what is wrong."""
+    out: dict[str, float] = {}
+    for part in text.replace(" ", "").split(","):
+        key, sep, value = part.rpartition("=")
+        key = key if sep else "all"
+        try:
+            kg = float(value.lower().removesuffix("kg"))
+        except ValueError:
+            raise ValueError(f"{part!r} is not a load: use 100 (every set) or 1=100,2=120 (per set)") from None
+        out[key] = kg
+    parse_loads_kg(out)  # the same checks as the metadata's
     return out

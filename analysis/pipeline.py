@@ -13,7 +13,7 @@ from barback.analysis.bar import BarTrack, horizontal_drift, track_bar
 from barback.analysis.config import PipelineSettings, QualityLimits, Thresholds, load_thresholds
 from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
-from barback.analysis.imu import Role, Session
+from barback.analysis.imu import Role, Session, load_of_set
 from barback.analysis.lumbar import lumbar_angles
 from barback.analysis.orientation import Attitude, prepare_stream
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
@@ -134,7 +134,12 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         exercise=session.exercise, source=session.source, reps=reps, sets=sets, warnings=warnings,
         sensors=sensors, thresholds_version=th.version, has_lumbar_flexion=has_flexion,
         has_trunk_inclination=t_lum is not None,
-        timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series)
+        timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series,
+        athlete=_text(session.meta.get("athlete")), date=_text(session.meta.get("date")))
+
+
+def _text(value) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str, q: QualityLimits) -> tuple[RepResult, np.ndarray]:
@@ -295,7 +300,7 @@ def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads:
         tracker = SetTracker(exercise, th)
         for r in (r for r in reps if r.set == s):
             tracker.add(r)
-        sets.append(tracker.result(s, loads.get(s)))
+        sets.append(tracker.result(s, load_of_set(loads, s)))
     return sets
 
 

@@ -105,6 +105,8 @@ class SessionResult:
     has_trunk_inclination: bool
     timing: dict[str, float] = field(default_factory=dict)
     series: Any = None  # time series for plots (not serialised)
+    athlete: str | None = None  # from the session's metadata, when given
+    date: str | None = None  # ISO date of the session, when known
 
     @property
     def flag_counts(self) -> dict[str, int]:
@@ -127,6 +129,8 @@ class SessionResult:
         d = {
             "schema_version": SCHEMA_VERSION,
             "exercise": self.exercise,
+            "athlete": self.athlete,
+            "date": self.date,
             "source": self.source,
             "thresholds_version": self.thresholds_version,
             "quality_grade": self.quality_grade,

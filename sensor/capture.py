@@ -62,8 +62,11 @@ class Capture:
     def __init__(self, targets: list[Target], exercise: str, out_dir, rate_hz: float = 100.0,
                  backend=None, scanner_backend=None, backend_kwargs: dict | None = None,
                  on_message: Callable[[str], None] = print, live=None, connect_timeout_s: float = 10.0,
-                 reconnect_delay_s: float = 0.5, flush_interval_s: float = 0.5) -> None:
+                 reconnect_delay_s: float = 0.5, flush_interval_s: float = 0.5, athlete: str = "",
+                 loads_kg: dict[str, float] | None = None) -> None:
         self.targets = targets
+        self.athlete = athlete
+        self.loads_kg = dict(loads_kg or {})  # as in recording.json: "1" -> kg, "all" -> kg
         self.exercise = exercise
         self.requested_dir = Path(out_dir)
         self.out_dir = fresh_folder(out_dir)  # never into a folder that holds a recording already
@@ -126,7 +129,7 @@ class Capture:
             drivers[t.role] = drv
             infos.append(SensorInfo(id=sid, role=t.role, kind=kind, address=t.address.upper(),
                                     name=getattr(dev, "name", "") or "", rate_hz=self.rate_hz, channels=dict(drv.channels)))
-        meta = RecordingMeta(exercise=self.exercise, sensors=infos)
+        meta = RecordingMeta(exercise=self.exercise, sensors=infos, athlete=self.athlete, loads_kg=self.loads_kg)
         self.writer = RecordingWriter(self.out_dir, meta, flush_interval_s=self.flush_interval_s)
         self.ingest = Ingest(meta)
         consumer = asyncio.create_task(self._consume(stop))

@@ -102,8 +102,21 @@ class Ingest:
         if not streams:
             raise ValueError("the recording holds no decodable samples")
         return Session(exercise=self.meta.exercise, streams=streams, source=source,
-                       meta={"athlete": self.meta.athlete, "loads_kg": self.meta.loads_kg},
+                       meta={"athlete": self.meta.athlete, "loads_kg": self.meta.loads_kg,
+                             "date": _iso_date(self.meta.started_unix_ns)},
                        warnings=tuple(warnings))
+
+
+def _iso_date(unix_ns: int) -> str | None:
+    """The recording's start date (UTC), or None when it was not stamped."""
+    import datetime as dt
+
+    if not isinstance(unix_ns, int) or unix_ns <= 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(unix_ns / 1e9, dt.UTC).date().isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def to_session_clock(t_sensor: np.ndarray, sync: np.ndarray) -> np.ndarray:

@@ -9,7 +9,9 @@ from barback.cli.common import (
     DEMO_RECORDING,
     BleProblem,
     Formatter,
+    add_session_args,
     add_threshold_args,
+    loads_from_args,
     positive_float,
     run_ble,
     stop_on_signal_or_after,
@@ -97,7 +99,8 @@ def cmd_capture(args) -> int:
             kw = emulated_backend(radio)
         live = LiveAnalyzer(args.exercise, bar_sensor_id=0, on_rep=view.rep, thresholds=th)
         live.warm_up()
-        cap = Capture(targets, args.exercise, args.out, rate_hz=args.rate, on_message=view.message, live=live, **kw)
+        cap = Capture(targets, args.exercise, args.out, rate_hz=args.rate, on_message=view.message, live=live,
+                      athlete=args.athlete or "", loads_kg=loads_from_args(args), **kw)
         stop = stop_on_signal_or_after(args.duration)
         moved = "" if cap.out_dir == cap.requested_dir else f" ({cap.requested_dir} already holds a recording)"
         view.header(f"recording to {cap.out_dir}{moved}; Ctrl-C to stop")
@@ -200,6 +203,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--emulate", action="store_true",
                    help="use emulated sensors on a virtual radio (addresses are ignored)")
     c.add_argument("--source", help="with --emulate: the recording or session the emulated sensors play")
+    add_session_args(c, date=False)
     add_threshold_args(c)
     c.set_defaults(func=cmd_capture)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,6 +106,42 @@ def speed(text: str) -> float | None:
     return None if text == "max" else positive_float(text)
 
 
+def load_spec(text: str) -> dict[str, float]:
+    """`--load`: 100 (every set) or 1=100,2=120 (per set), in kg."""
+    from barback.analysis.imu import parse_load_arg
+
+    try:
+        return parse_load_arg(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def iso_date(text: str) -> str:
+    """`--date`: YYYY-MM-DD."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def add_session_args(p: argparse.ArgumentParser, date: bool = True) -> None:
+    """Who lifted, how heavy, when: stored with the session (and in the history)."""
+    p.add_argument("--athlete", metavar="NAME", help="who lifted (stored with the session and in the history)")
+    p.add_argument("--load", action="append", type=load_spec, metavar="KG",
+                   help="the load: --load 100 for every set, or per set --load 1=100,2=120 (repeatable)")
+    if date:
+        p.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD", help="the session's date (default: as recorded)")
+
+
+def loads_from_args(args) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for spec in getattr(args, "load", None) or []:
+        out.update(spec)
+    return out
+
+
 def add_threshold_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thresholds", metavar="FILE", help="threshold file (default: the bundled, versioned one)")
     p.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE",
@@ -117,7 +154,7 @@ def _warm_kernels() -> None:
     warm_kernels()
 
 
-def analyze_path(path, th: Thresholds, quiet: bool = False):
+def analyze_path(path, th: Thresholds, quiet: bool = False, args=None):
     import threading
 
     # the compiled kernels take a third of a second to load from numba's cache: load them while
@@ -128,6 +165,15 @@ def analyze_path(path, th: Thresholds, quiet: bool = False):
 
     with progress(f"reading {path}", quiet):
         session = open_session(path)
+    if args is not None:  # what the command line says of the session overrides its metadata
+        meta = dict(session.meta)
+        loads = loads_from_args(args)
+        if loads:
+            meta["loads_kg"] = {**(meta.get("loads_kg") or {}), **loads}
+        for key in ("athlete", "date"):
+            if getattr(args, key, None):
+                meta[key] = getattr(args, key)
+        session = dataclasses.replace(session, meta=meta)
     with progress("analysing", quiet):
         return session, analyze(session, thresholds=th, loads_kg=session.loads_kg)
 

@@ -9,6 +9,7 @@ from barback.analysis.imu import EXERCISES
 from barback.cli.common import (
     DEMO_RECORDING,
     Formatter,
+    add_session_args,
     add_threshold_args,
     analyze_path,
     positive_float,
@@ -28,7 +29,7 @@ def cmd_analyze(args) -> int:
     from barback.reporting.table import print_reps
 
     th = thresholds(args)
-    _, result = analyze_path(args.session, th, args.quiet)
+    _, result = analyze_path(args.session, th, args.quiet, args)
     for w in result.warnings:
         warn(w)
     if args.json:
@@ -162,6 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--report", metavar="OUT.html", help="also write the HTML report")
     a.add_argument("--table", action="store_true", help="print the table even when writing --json")
     a.add_argument("--quiet", action="store_true", help="no progress display")
+    add_session_args(a)
     add_threshold_args(a)
     a.set_defaults(func=cmd_analyze)
 

@@ -224,6 +224,13 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
     out = [f"<h1>barback session report: {e(result.exercise.replace('_', ' '))}</h1>"]
     counts = result.flag_counts
     out.append("<h2>Summary</h2><table class='summary'>")
+    if result.athlete:
+        out.append(f"<tr><th class='l'>athlete</th><td>{e(result.athlete)}</td></tr>")
+    if result.date:
+        out.append(f"<tr><th class='l'>date</th><td>{e(result.date)}</td></tr>")
+    loads = [f"set {s.set}: {s.load_kg:g} kg" for s in result.sets if s.load_kg]
+    if loads:
+        out.append(f"<tr><th class='l'>loads</th><td>{e(', '.join(loads))}</td></tr>")
     out.append(f"<tr><th class='l'>source</th><td>{e(result.source)}</td></tr>")
     out.append(f"<tr><th class='l'>sets / reps</th><td>{len(result.sets)} / {len(result.reps)}</td></tr>")
     out.append("<tr><th class='l'>sensors</th><td>" + ", ".join(

@@ -23,8 +23,9 @@ def print_reps(result: SessionResult, file: TextIO | None = None) -> None:
     from rich.table import Table
 
     console = Console(file=file or sys.stdout, width=140)
-    t = Table(title=f"{result.exercise.replace('_', ' ')}: {len(result.reps)} reps in {len(result.sets)} set(s), "
-                    f"data quality {result.quality_grade}")
+    who = " · ".join(x for x in (result.athlete, result.date) if x)
+    t = Table(title=(f"{who}: " if who else "") + f"{result.exercise.replace('_', ' ')}: {len(result.reps)} reps in "
+                    f"{len(result.sets)} set(s), data quality {result.quality_grade}")
     for col, just in _REP_COLUMNS:
         t.add_column(col, justify=just)
     for r in result.reps:

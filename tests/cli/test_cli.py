@@ -185,3 +185,46 @@ def test_stamps_that_jump_by_days_are_one_line_exit_2(sim_deadlift_dir, tmp_path
     err = [x for x in lines if "error" in x]
     assert len(err) == 1 and "not one session" in err[0] and "bar" in err[0]
     assert peak_mb < 1000
+
+
+def test_athlete_loads_and_date_from_the_command_line(sim_deadlift_dir, tmp_path):
+    """Issue 14 item 1: `--load 100` is every set's load, `--load 2=110` one set's; the athlete and
+    the date are stored in the result (and so in the history). Bad values are usage errors."""
+    from barback.analysis.imu import parse_load_arg
+
+    assert parse_load_arg("100") == {"all": 100.0}
+    assert parse_load_arg("1=100, 2=120kg") == {"1": 100.0, "2": 120.0}
+    assert parse_load_arg("100,3=120") == {"all": 100.0, "3": 120.0}
+    for bad in ("heavy", "1=-5", "0=100", "1=", "x=100"):
+        with pytest.raises(ValueError):
+            parse_load_arg(bad)
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(sim_deadlift_dir), "--athlete", "Ana K", "--load", "100", "--load", "2=110",
+                 "--date", "2026-11-30", "--json", str(out), "--quiet"]) == 0
+    d = json.loads(out.read_text())
+    assert (d["athlete"], d["date"]) == ("Ana K", "2026-11-30")
+    loads = {s["set"]: s["load_kg"] for s in d["sets"]}
+    assert len(loads) >= 2 and loads[2] == 110.0 and all(kg == 100.0 for n, kg in loads.items() if n != 2)
+    for args in (["--load", "heavy"], ["--date", "2026-13-01"]):
+        with pytest.raises(SystemExit) as ei:
+            main(["analyze", str(sim_deadlift_dir), *args, "--quiet"])
+        assert ei.value.code == 2
+
+
+def test_capture_stores_the_athlete_and_loads_in_the_recording(tmp_path):
+    from barback.sensor.recording import RecordingMeta
+
+    out = tmp_path / "rec"
+    assert main(["capture", "--emulate", "--bar", "x", "--out", str(out), "--duration", "2", "--no-bell",
+                 "--athlete", "Ana K", "--load", "1=100,2=120"]) == 0
+    meta = RecordingMeta.from_json((out / "recording.json").read_text())
+    assert meta.athlete == "Ana K" and meta.loads_kg == {"1": 100.0, "2": 120.0}
+
+
+def test_the_table_and_the_report_name_the_athlete_date_and_loads(sim_deadlift_dir, tmp_path, capsys):
+    rep = tmp_path / "r.html"
+    assert main(["analyze", str(sim_deadlift_dir), "--athlete", "Ana K", "--load", "100", "--date", "2026-11-30",
+                 "--report", str(rep), "--quiet"]) == 0
+    assert "Ana K · 2026-11-30: deadlift" in " ".join(capsys.readouterr().out.split())
+    html = rep.read_text()
+    assert "<td>Ana K</td>" in html and "<td>2026-11-30</td>" in html and "set 1: 100 kg" in html
