@@ -60,3 +60,25 @@ def test_flags_from_metrics(exercise, metrics, expected):
 ])
 def test_velocity_loss_against_the_fastest_rep_of_the_set(mv, expected):
     assert list(velocity_loss_pct(mv)) == pytest.approx(expected, nan_ok=True)
+
+
+def _flexion_set(peaks_deg):
+    from barback.analysis.config import load_thresholds
+    from barback.analysis.flags import SetTracker
+    from barback.analysis.results import RepResult
+
+    tr = SetTracker("deadlift", load_thresholds())
+    for k, f in enumerate(peaks_deg):
+        tr.add(RepResult(set=1, rep=k + 1, concentric_start_s=2.0 * k, concentric_end_s=2.0 * k + 1.0,
+                         peak_velocity_time_s=2.0 * k + 0.5, eccentric_start_s=None, eccentric_end_s=None,
+                         lockout_end_s=2.0 * k + 1.5, setup_start_s=None, time_to_peak_velocity_s=0.5,
+                         mean_velocity_mps=0.5, peak_velocity_mps=0.8, rom_m=0.5, peak_lumbar_flexion_deg=f))
+    return ["lumbar_flexion_drift" in r.flag_names for r in tr.reps]
+
+
+def test_one_spike_of_flexion_is_not_a_drift():
+    """Issue 14: 16, 28, 24, 19, 15 deg raised lumbar_flexion_drift at rep 2 (a 12 deg rise); one
+    spike is not rounding more each rep. A rise that holds over two reps is."""
+    assert _flexion_set([16, 28, 24, 19, 15]) == [False] * 5
+    assert _flexion_set([16, 20, 24, 28, 32]) == [False, False, False, False, True]
+    assert _flexion_set([16, 27, 29, 30]) == [False, False, True, True]
