@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from barback.cli import ble, history, offline
-from barback.cli.common import DEMO_RECORDING, EXIT_INPUT, PROG, BleProblem, Formatter, err
+from barback.cli.common import DEMO_RECORDING, EXIT_INPUT, PROG, AudioProblem, BleProblem, Formatter, err
 
 __all__ = ["DEMO_RECORDING", "build_parser", "main"]
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SystemExit as exc:
         return int(exc.code or 0)
-    except (InputError, BleProblem, StoreError, MissingExtra) as exc:
+    except (InputError, BleProblem, AudioProblem, StoreError, MissingExtra) as exc:
         err(str(exc))
         return EXIT_INPUT
     except KeyboardInterrupt:

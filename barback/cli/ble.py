@@ -9,8 +9,11 @@ from barback.cli.common import (
     DEMO_RECORDING,
     BleProblem,
     Formatter,
+    add_audio_args,
     add_session_args,
     add_threshold_args,
+    audio_cues,
+    finish_audio,
     loads_from_args,
     positive_float,
     run_ble,
@@ -88,7 +91,13 @@ def cmd_capture(args) -> int:
                                   ("lumbar_lower", args.lumbar_lower)) if a]
     if not roles:
         return usage_error("give at least --bar ADDR (see barback scan)")
-    view = LiveView(th.velocity_loss.threshold_pct, bell=not args.no_bell)
+    cues = audio_cues(args, th)
+    view = LiveView(th.velocity_loss.threshold_pct, bell=not args.no_bell and cues is None)
+
+    def on_rep(r):
+        view.rep(r)
+        if cues is not None:
+            cues(r) if callable(cues) else cues.add(r)
 
     async def run():
         kw: dict = {}
@@ -97,7 +106,7 @@ def cmd_capture(args) -> int:
             radio, emus = await emulated_radio([(role, EMULATED_KINDS[role], args.rate) for role, _ in roles], args.source)
             targets = [Target(role, e.address) for (role, _), e in zip(roles, emus)]
             kw = emulated_backend(radio)
-        live = LiveAnalyzer(args.exercise, bar_sensor_id=0, on_rep=view.rep, thresholds=th)
+        live = LiveAnalyzer(args.exercise, bar_sensor_id=0, on_rep=on_rep, thresholds=th)
         live.warm_up()
         cap = Capture(targets, args.exercise, args.out, rate_hz=args.rate, on_message=view.message, live=live,
                       athlete=args.athlete or "", loads_kg=loads_from_args(args), **kw)
@@ -111,6 +120,13 @@ def cmd_capture(args) -> int:
         return cap, live
 
     cap, live = run_ble(run)
+    if cues is not None and args.audio_out:
+        try:
+            session = cap.ingest.session(source=str(cap.out_dir)) if cap.ingest is not None else None
+        except ValueError:  # nothing was recorded: the cues heard, if any, still go to the file
+            session = None
+        end_s = max((float(s.t_s[-1]) for s in session.streams.values()), default=0.0) if session else 0.0
+        finish_audio(cues, args, end_s)
     print(f"\nrecorded {sum(s.notifications for s in cap.stats.values())} notifications to {cap.out_dir}; "
           f"{len(live.reps)} reps. Replay: barback replay {cap.out_dir}")
     return 0
@@ -199,7 +215,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--rate", type=positive_float, default=100.0, help="sample rate to configure, Hz")
     c.add_argument("--out", required=True, help="recording folder to write")
     c.add_argument("--duration", type=positive_float, help="stop after this many seconds")
-    c.add_argument("--no-bell", action="store_true", help="no audible cue")
+    c.add_argument("--no-bell", action="store_true", help="no terminal bell on a flag")
+    add_audio_args(c)
     c.add_argument("--emulate", action="store_true",
                    help="use emulated sensors on a virtual radio (addresses are ignored)")
     c.add_argument("--source", help="with --emulate: the recording or session the emulated sensors play")

@@ -28,6 +28,10 @@ class BleProblem(Exception):
     """A Bluetooth adapter, stack or device problem: one line for the user, exit 2."""
 
 
+class AudioProblem(Exception):
+    """No speech engine, or a cue track that cannot be written: one line for the user, exit 2."""
+
+
 def err(msg: str) -> None:
     print(f"{PROG}: error: {msg}", file=sys.stderr)
 
@@ -140,6 +144,48 @@ def loads_from_args(args) -> dict[str, float]:
     for spec in getattr(args, "load", None) or []:
         out.update(spec)
     return out
+
+
+def add_audio_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--audio", choices=("off", "tones", "speech"), default="off",
+                   help="a cue every rep: tones (a beep a rep, two low beeps for a flag, a falling call to stop) "
+                        "or speech (the velocity, the flag in words, 'stop'; needs espeak-ng or macOS say)")
+    p.add_argument("--audio-out", metavar="CUES.wav", help="also write every cue, on the session's clock, to a WAV file")
+
+
+def audio_cues(args, th: Thresholds):
+    """The cue player the command line asks for (None for --audio off without --audio-out)."""
+    if args.audio == "off" and not args.audio_out:
+        return None
+    from barback.sensor.cues import AudioUnavailable, CuePlayer, CueTrack
+
+    mode = args.audio if args.audio != "off" else "tones"
+    try:
+        if args.audio == "off":  # only the file: nothing is played
+            return CueTrack(mode, th.velocity_loss.threshold_pct)
+        player = CuePlayer(mode, th.velocity_loss.threshold_pct)
+    except AudioUnavailable as exc:
+        raise AudioProblem(str(exc)) from None
+    if player.player is None and not args.audio_out:
+        warn("no sound player found (pw-play, paplay, aplay or afplay): cues are not played")
+    return player
+
+
+def finish_audio(cues, args, duration_s: float) -> None:
+    """Write the session's cue track (--audio-out) once the session is over."""
+    if cues is None or not args.audio_out:
+        return
+    from barback.sensor.cues import AudioUnavailable, CueTrack, write_wav
+
+    track = cues if isinstance(cues, CueTrack) else cues.track
+    try:
+        samples = track.render(duration_s)
+    except AudioUnavailable as exc:
+        raise AudioProblem(str(exc)) from None
+    from barback.reporting.export import open_output
+
+    with open_output(args.audio_out, binary=True) as fh:
+        write_wav(fh, samples)
 
 
 def add_threshold_args(p: argparse.ArgumentParser) -> None:

@@ -9,9 +9,12 @@ from barback.analysis.imu import EXERCISES
 from barback.cli.common import (
     DEMO_RECORDING,
     Formatter,
+    add_audio_args,
     add_session_args,
     add_threshold_args,
     analyze_path,
+    audio_cues,
+    finish_audio,
     positive_float,
     positive_int,
     progress,
@@ -130,7 +133,8 @@ def cmd_replay(args) -> int:
     if not is_recording(args.recording):
         return usage_error(f"{args.recording}: not a native recording (needs recording.json and stream.bbr)")
     live = None
-    if args.speed is not None or args.live:
+    cues = audio_cues(args, th)
+    if args.speed is not None or args.live or cues is not None:
         from barback.sensor.live import LiveAnalyzer
         from barback.sensor.recording import read_recording
         from barback.sensor.view import LiveView
@@ -138,10 +142,17 @@ def cmd_replay(args) -> int:
         meta = read_recording(args.recording)[0]
         bar = next((s.id for s in meta.sensors if s.role == "bar"), -1)
         view = LiveView(th.velocity_loss.threshold_pct, bell=False)
-        live = LiveAnalyzer(meta.exercise, bar, on_rep=view.rep, thresholds=th)
+
+        def on_rep(r):
+            view.rep(r)
+            if cues is not None:
+                cues(r) if callable(cues) else cues.add(r)
+
+        live = LiveAnalyzer(meta.exercise, bar, on_rep=on_rep, thresholds=th)
         live.warm_up()
     ing, report = replay(args.recording, speed=args.speed, live=live)
     session = ing.session(source=str(args.recording), extra_warnings=read_warnings(args.recording, report))
+    finish_audio(cues, args, max((float(s.t_s[-1]) for s in session.streams.values()), default=0.0))
     result = analyze(session, thresholds=th, loads_kg=session.loads_kg)
     for w in result.warnings:
         warn(w)
@@ -216,11 +227,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "capture. --speed max --json equals barback analyze --json on the same "
                                     "recording; --speed 1 shows the live view as it was.",
                         epilog="example:\n  barback replay recordings/demo_deadlift --speed 1\n"
-                               "  barback replay recordings/demo_deadlift --speed max --json out.json")
+                               "  barback replay recordings/demo_deadlift --speed max --json out.json\n"
+                               "  barback replay recordings/demo_deadlift --speed 1 --audio tones")
     rp.add_argument("recording")
     rp.add_argument("--speed", default="max", type=speed,
                     help="1 = as recorded, 2 = twice as fast, max = as fast as possible")
     rp.add_argument("--json", metavar="OUT.json")
     rp.add_argument("--live", action="store_true", help="show the live view also at --speed max")
+    add_audio_args(rp)
     add_threshold_args(rp)
     rp.set_defaults(func=cmd_replay)

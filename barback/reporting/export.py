@@ -23,16 +23,17 @@ REP_COLUMNS = (
 )
 
 
-def open_output(path: str | Path, newline: str | None = None):
-    """Open a file for writing text, never through a symbolic link: an output must not overwrite
-    whatever a link planted in the output folder points at. Refused in one line."""
+def open_output(path: str | Path, newline: str | None = None, binary: bool = False):
+    """Open a file for writing (text, or bytes with `binary`), never through a symbolic link: an
+    output must not overwrite whatever a link planted in the output folder points at. Refused in
+    one line."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError:
         if Path(path).is_symlink():
             raise InputError(path, "is a symbolic link; outputs are never written through one") from None
         raise
-    return os.fdopen(fd, "w", newline=newline)
+    return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", newline=newline)
 
 
 def write_json(result: SessionResult, path: str | Path) -> None:
