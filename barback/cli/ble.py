@@ -10,10 +10,12 @@ from barback.cli.common import (
     BleProblem,
     Formatter,
     add_audio_args,
+    add_screen_args,
     add_session_args,
     add_threshold_args,
     audio_cues,
     finish_audio,
+    live_view,
     loads_from_args,
     positive_float,
     run_ble,
@@ -84,15 +86,17 @@ def cmd_capture(args) -> int:
 
     from barback.sensor.capture import Capture, CaptureError, Target
     from barback.sensor.live import LiveAnalyzer
-    from barback.sensor.view import LiveView
-
     th = thresholds(args)
     roles = [(r, a) for r, a in (("bar", args.bar), ("lumbar_upper", args.lumbar_upper),
                                   ("lumbar_lower", args.lumbar_lower)) if a]
     if not roles:
         return usage_error("give at least --bar ADDR (see barback scan)")
+    import contextlib
+
+    from barback.analysis.imu import parse_loads_kg
+
     cues = audio_cues(args, th)
-    view = LiveView(th.velocity_loss.threshold_pct, bell=not args.no_bell and cues is None)
+    view = live_view(args, th, parse_loads_kg(loads_from_args(args)))
 
     def on_rep(r):
         view.rep(r)
@@ -119,7 +123,8 @@ def cmd_capture(args) -> int:
             raise BleProblem(str(exc)) from None
         return cap, live
 
-    cap, live = run_ble(run)
+    with view if args.screen == "big" else contextlib.nullcontext():
+        cap, live = run_ble(run)
     if cues is not None and args.audio_out:
         try:
             session = cap.ingest.session(source=str(cap.out_dir)) if cap.ingest is not None else None
@@ -221,6 +226,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use emulated sensors on a virtual radio (addresses are ignored)")
     c.add_argument("--source", help="with --emulate: the recording or session the emulated sensors play")
     add_session_args(c, date=False)
+    add_screen_args(c)
     add_threshold_args(c)
     c.set_defaults(func=cmd_capture)
 

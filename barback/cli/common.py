@@ -153,6 +153,36 @@ def add_audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio-out", metavar="CUES.wav", help="also write every cue, on the session's clock, to a WAV file")
 
 
+def add_screen_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--screen", choices=("lines", "big"), default="lines",
+                   help="lines: a line per rep; big: the whole terminal, readable from the platform (velocity "
+                        "in digits that fill it, coloured by --zone, loss, power, flag, rest timer, set summary)")
+    p.add_argument("--zone", type=velocity_zone, metavar="LOW-HIGH",
+                   help="the set's target mean velocity in m/s, e.g. 0.5-0.75: green inside, yellow above, red below")
+
+
+def velocity_zone(text: str) -> tuple[float, float]:
+    from barback.sensor.screen import parse_zone
+
+    try:
+        return parse_zone(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def live_view(args, th: Thresholds, loads_kg: dict[int, float], speed: float = 1.0):
+    """The live display the command line asks for: a line per rep, or the big screen."""
+    if getattr(args, "screen", "lines") == "big":
+        import time
+
+        from barback.sensor.screen import BigScreen
+
+        return BigScreen(th.velocity_loss.threshold_pct, args.zone, loads_kg, clock=lambda: time.monotonic() * speed)
+    from barback.sensor.view import LiveView
+
+    return LiveView(th.velocity_loss.threshold_pct, bell=not getattr(args, "no_bell", True) and args.audio == "off")
+
+
 def audio_cues(args, th: Thresholds):
     """The cue player the command line asks for (None for --audio off without --audio-out)."""
     if args.audio == "off" and not args.audio_out:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 from pathlib import Path
 
 from barback.analysis.imu import EXERCISES
@@ -10,11 +12,15 @@ from barback.cli.common import (
     DEMO_RECORDING,
     Formatter,
     add_audio_args,
+    add_screen_args,
     add_session_args,
     add_threshold_args,
     analyze_path,
     audio_cues,
     finish_audio,
+    live_view,
+    load_spec,
+    loads_from_args,
     positive_float,
     positive_int,
     progress,
@@ -134,14 +140,18 @@ def cmd_replay(args) -> int:
         return usage_error(f"{args.recording}: not a native recording (needs recording.json and stream.bbr)")
     live = None
     cues = audio_cues(args, th)
-    if args.speed is not None or args.live or cues is not None:
+    screen = contextlib.nullcontext()
+    if args.speed is not None or args.live or cues is not None or args.screen == "big":
+        from barback.analysis.imu import parse_loads_kg
         from barback.sensor.live import LiveAnalyzer
         from barback.sensor.recording import read_recording
-        from barback.sensor.view import LiveView
 
         meta = read_recording(args.recording)[0]
         bar = next((s.id for s in meta.sensors if s.role == "bar"), -1)
-        view = LiveView(th.velocity_loss.threshold_pct, bell=False)
+        loads = parse_loads_kg({**meta.loads_kg, **loads_from_args(args)})
+        view = live_view(args, th, loads, speed=args.speed or 1.0)
+        if args.screen == "big":
+            screen = view
 
         def on_rep(r):
             view.rep(r)
@@ -150,8 +160,12 @@ def cmd_replay(args) -> int:
 
         live = LiveAnalyzer(meta.exercise, bar, on_rep=on_rep, thresholds=th)
         live.warm_up()
-    ing, report = replay(args.recording, speed=args.speed, live=live)
+    with screen:
+        ing, report = replay(args.recording, speed=args.speed, live=live)
     session = ing.session(source=str(args.recording), extra_warnings=read_warnings(args.recording, report))
+    if loads_from_args(args):
+        session = dataclasses.replace(session, meta={**session.meta, "loads_kg": {
+            **(session.meta.get("loads_kg") or {}), **loads_from_args(args)}})
     finish_audio(cues, args, max((float(s.t_s[-1]) for s in session.streams.values()), default=0.0))
     result = analyze(session, thresholds=th, loads_kg=session.loads_kg)
     for w in result.warnings:
@@ -234,6 +248,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="1 = as recorded, 2 = twice as fast, max = as fast as possible")
     rp.add_argument("--json", metavar="OUT.json")
     rp.add_argument("--live", action="store_true", help="show the live view also at --speed max")
+    add_screen_args(rp)
+    rp.add_argument("--load", action="append", type=load_spec, metavar="KG",
+                    help="the load: --load 100 for every set, or per set --load 1=100,2=120 (for power)")
     add_audio_args(rp)
     add_threshold_args(rp)
     rp.set_defaults(func=cmd_replay)
