@@ -57,6 +57,7 @@ class Outcome:
     refused: bool
     problems: list[str] = field(default_factory=list)  # what the user was not owed
     lost_records: int = 0
+    lost_samples: int = 0  # good samples lost (a clock case's beyond the glitched packet's)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Totals:
     recovered: int = 0
     refused: int = 0
     lost_records: int = 0
+    lost_samples: int = 0
     hangs: int = 0
     by_kind: Counter = field(default_factory=Counter)
     failures: list[Outcome] = field(default_factory=list)
@@ -75,6 +77,7 @@ class Totals:
         self.refused += o.refused
         self.recovered += not o.refused and not o.problems
         self.lost_records += o.lost_records
+        self.lost_samples += o.lost_samples
         self.hangs += any("hang" in p for p in o.problems)
         if o.problems:
             self.failures.append(o)
@@ -336,8 +339,11 @@ def run_case(kind: str, seed: int, bases: tuple[Path, Path, Path], work: Path) -
         damaged = (rep.corrupt_records or rep.truncated_tail or rep.skipped_bytes or rep.header_damaged)
         if damaged and not any("skipped" in x or "cut short" in x or "damaged" in x for x in lines):
             problems.append("damage not named in a warning")
+    lost_samples = 0
     if clock:
-        problems += _judge_clock(kind, rc, out, lines, sent, may_lose, bases[2])
+        clock_problems = _judge_clock(kind, rc, out, lines, sent, may_lose, bases[2])
+        problems += clock_problems
+        lost_samples = sum(int(m.group(1)) for p in clock_problems if (m := re.match(r"bar: (\d+) of \d+ samples lost", p)))
     if kind == "csv_junk" and rc == 0:
         from barback.sessions.csv_format import load_session
 
@@ -347,7 +353,7 @@ def run_case(kind: str, seed: int, bases: tuple[Path, Path, Path], work: Path) -
             if len(got.streams[role].t_s) != len(s.t_s):
                 problems.append(f"{role}: {len(s.t_s) - len(got.streams[role].t_s)} good row(s) lost to junk")
     shutil.rmtree(folder, ignore_errors=True)
-    return Outcome(kind, seed, rc, rc == 2, problems, lost)
+    return Outcome(kind, seed, rc, rc == 2, problems, lost, lost_samples)
 
 
 def _judge_clock(kind: str, rc: int, out: Path, lines: list[str], sent: int, may_lose: int, base: Path) -> list[str]:
@@ -382,3 +388,75 @@ def run_suite(n_cases: int, work: Path, first_seed: int = 0) -> Totals:
     for i in range(n_cases):
         totals.add(run_case(KINDS[i % len(KINDS)], first_seed + i // len(KINDS), bases, work))
     return totals
+
+
+# --- concurrent writers: several `barback batch` on one database at once -------------------------
+
+def concurrent_archive(root: Path, n_sessions: int = 6) -> Path:
+    """Small sessions, two athletes, for the concurrent-writer cases."""
+    from barback.simulation.simulate import scenario, simulate, write_session
+
+    for i in range(n_sessions):
+        cfg = scenario("deadlift_52hz", seed=700 + i, sets=1, reps_per_set=2, fault_rate=0.0)
+        who = "ana" if i % 2 else "ben"
+        write_session(simulate(cfg), root / who / f"s{i}", {"athlete": who, "date": f"2026-10-{1 + i:02d}"})
+    return root
+
+
+def run_concurrent_case(seed: int, archive: Path, work: Path) -> Outcome:
+    """Two or three `barback batch` processes on one database at once, over the whole archive or
+    overlapping parts of it, started a moment apart, one of them perhaps killed (kill -9) midway
+    and run again. Owed: every process not killed exits 0 with no traceback; every session of the
+    archive is stored exactly once; none is counted as failed."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng([seed, 99])
+    db = work / f"concurrent-{seed}.sqlite"
+    db.unlink(missing_ok=True)
+    parts = [archive, archive / "ana", archive / "ben"]
+    n = int(rng.integers(2, 4))
+    targets = [parts[0]] + [parts[int(rng.integers(0, 3))] for _ in range(n - 1)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    procs = []
+    for target in targets:
+        time.sleep(float(rng.uniform(0.0, 0.8)))
+        cmd = [sys.executable, "-m", "barback.cli", "batch", str(target), "--db", str(db),
+               "--workers", str(int(rng.integers(1, 3)))]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    killed = None
+    if rng.random() < 0.4:
+        time.sleep(float(rng.uniform(0.5, 3.0)))
+        killed = int(rng.integers(0, len(procs)))
+        procs[killed].kill()
+    problems: list[str] = []
+    for i, p in enumerate(procs):
+        try:
+            out, err = p.communicate(timeout=CASE_TIMEOUT_S * 3)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            problems.append(f"batch {i}: hang")
+            continue
+        if i == killed:
+            continue
+        if p.returncode != 0 or "Traceback" in err or "internal error" in err:
+            problems.append(f"batch {i}: exit {p.returncode}: {err.strip().splitlines()[-1:] or ''}")
+        elif "failed 0" not in out:
+            problems.append(f"batch {i}: {out.strip().splitlines()[-1:]}")
+    if killed is not None:  # the killed one, run again, must complete what it began
+        again = subprocess.run([sys.executable, "-m", "barback.cli", "batch", str(targets[killed]), "--db", str(db)],
+                               capture_output=True, text=True, env=env, timeout=CASE_TIMEOUT_S * 3)
+        if again.returncode != 0:
+            problems.append(f"the killed batch, run again: exit {again.returncode}")
+    expected = sum(1 for _ in archive.rglob("session.json"))
+    with sqlite3.connect(db) as con:
+        hashes = [r[0] for r in con.execute("SELECT content_hash FROM sessions")]
+    if len(hashes) != len(set(hashes)):
+        problems.append(f"{len(hashes) - len(set(hashes))} session(s) stored twice")
+    if len(set(hashes)) != expected:
+        problems.append(f"{len(set(hashes))} of {expected} sessions stored")
+    db.unlink(missing_ok=True)
+    return Outcome("concurrent_batch", seed, 0, False, problems, 0)

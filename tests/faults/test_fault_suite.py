@@ -4,7 +4,7 @@ thousand; here a few hundred, other seeds."""
 
 import pytest
 
-from barback.simulation.faults import KINDS, base_sessions, run_case
+from barback.simulation.faults import KINDS, base_sessions, concurrent_archive, run_case, run_concurrent_case
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,13 @@ def test_a_sensor_file_that_links_to_itself_is_refused_in_one_line(bases, tmp_pa
     (d / name).unlink()
     (d / name).symlink_to(name)
     assert main(["analyze", str(d), "--quiet"]) == 2
+
+
+def test_concurrent_batches_store_each_session_once(tmp_path):
+    """Generated concurrent writers: two or three batches at once on one database, over
+    overlapping folders, one sometimes killed midway and run again."""
+    archive = concurrent_archive(tmp_path / "archive")
+    problems = []
+    for seed in range(3):
+        problems += [f"seed {seed}: {p}" for p in run_concurrent_case(seed, archive, tmp_path).problems]
+    assert not problems, "\n".join(problems)
