@@ -93,6 +93,17 @@ def parse_loads_kg(raw) -> dict[int, float]:
     return out
 
 
+def parse_load_entry(line: str) -> float | None:
+    """A load typed during a live capture: "l 120", "l120", "load 120", "120" or "120 kg". None
+    for anything else."""
+    t = line.strip().lower().removeprefix("load").removeprefix("l").strip().removesuffix("kg").strip()
+    try:
+        kg = float(t)
+    except ValueError:
+        return None
+    return kg if 0 < kg < 10_000 else None
+
+
 def parse_load_arg(text: str) -> dict[str, float]:
     """A load as typed on the command line, as metadata `loads_kg`: "100" for every set,
     "1=100,2=120" per set, or both ("100,3=120"). Raises ValueError naming what is wrong."""

@@ -67,6 +67,7 @@ class Capture:
         self.targets = targets
         self.athlete = athlete
         self.loads_kg = dict(loads_kg or {})  # as in recording.json: "1" -> kg, "all" -> kg
+        self.meta: RecordingMeta | None = None
         self.exercise = exercise
         self.requested_dir = Path(out_dir)
         self.out_dir = fresh_folder(out_dir)  # never into a folder that holds a recording already
@@ -119,6 +120,13 @@ class Capture:
                                + " (is it on, charged, and not connected to a phone?)")
         return found
 
+    def set_load(self, set_no: int, kg: float) -> None:
+        """A set's load, entered while recording: kept in recording.json at once."""
+        self.loads_kg[str(set_no)] = float(kg)
+        if self.meta is not None and self.writer is not None:
+            self.meta.loads_kg = dict(self.loads_kg)
+            self.writer.update_meta(self.meta)
+
     async def run(self, stop: asyncio.Event) -> RecordingMeta:
         found = await self._discover()
         infos = []
@@ -130,6 +138,7 @@ class Capture:
             infos.append(SensorInfo(id=sid, role=t.role, kind=kind, address=t.address.upper(),
                                     name=getattr(dev, "name", "") or "", rate_hz=self.rate_hz, channels=dict(drv.channels)))
         meta = RecordingMeta(exercise=self.exercise, sensors=infos, athlete=self.athlete, loads_kg=self.loads_kg)
+        self.meta = meta
         self.writer = RecordingWriter(self.out_dir, meta, flush_interval_s=self.flush_interval_s)
         self.ingest = Ingest(meta)
         consumer = asyncio.create_task(self._consume(stop))

@@ -147,6 +147,13 @@ class RecordingWriter:
         self._last_sync = time.monotonic()
         self.n_records = 0
 
+    def update_meta(self, meta: RecordingMeta) -> None:
+        """Rewrite recording.json (atomically): what was learnt while recording, such as a set's
+        load entered between sets."""
+        tmp = self.folder / (META_FILE + ".tmp")
+        tmp.write_text(meta.to_json())
+        os.replace(tmp, self.folder / META_FILE)
+
     def append(self, rec: Record) -> None:
         self._fh.write(encode_record(rec))
         self.n_records += 1

@@ -66,6 +66,7 @@ class BigScreen:
     last: LiveRep | None = None
     set_reps: list[LiveRep] = field(default_factory=list)
     last_at: float | None = None
+    note: str = ""  # the last message (a load entered, a sensor reconnecting), on the bottom line
     _live: Live | None = None
 
     # ----- what the screen shows -------------------------------------------------------------
@@ -82,12 +83,13 @@ class BigScreen:
         now = self.clock() if now is None else now
         rest_s = None if self.last_at is None else max(0.0, now - self.last_at)
         lines: list[Text] = []
+        note = [Text(self.note, style="yellow")] if self.note else []
         if self.last is None:
             lines.append(Text("waiting for the first rep", style="bold"))
-            return Group(*lines)
+            return Group(*lines, *note)
         r = self.last.result
         if rest_s is not None and rest_s >= SUMMARY_AFTER_S:
-            return Group(*self._summary(width, height, rest_s))
+            return Group(*self._summary(width, height, rest_s), *note)
         mv = r.mean_velocity_mps
         digits = f"{mv:.2f}" if mv == mv else "--"
         scale = fit_scale(digits, width, height - 6)
@@ -111,7 +113,7 @@ class BigScreen:
         lines.append(Text("  ".join(words) if words else "FORM OK", style="bold red" if words else "bold green"))
         if rest_s is not None and rest_s >= 3.0:
             lines.append(Text(f"REST {int(rest_s) // 60}:{int(rest_s) % 60:02d}", style="bold cyan"))
-        return Group(*lines)
+        return Group(*lines, *note)
 
     def _summary(self, width: int, height: int, rest_s: float) -> list[Text]:
         reps = self.set_reps
@@ -141,7 +143,8 @@ class BigScreen:
         self.refresh()
 
     def message(self, text: str) -> None:
-        pass  # the big screen shows lifts only; the recording keeps everything
+        self.note = text
+        self.refresh()
 
     def header(self, text: str) -> None:
         pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from barback.analysis.imu import EXERCISES, Role
 from barback.cli.common import (
@@ -82,6 +83,23 @@ def cmd_scan(args) -> int:
     return 0
 
 
+def _read_load(cap, live, view) -> None:
+    """A line typed during capture: the next set's load (the set after the last rep's)."""
+    from barback.analysis.imu import parse_load_entry
+
+    line = sys.stdin.readline()
+    kg = parse_load_entry(line)
+    if kg is None:
+        if line.strip():
+            view.message(f"{line.strip()!r} is not a load: type l 120 (kg) and Enter")
+        return
+    target = live.reps[-1].set + 1 if live.reps else 1
+    cap.set_load(target, kg)
+    if hasattr(view, "loads_kg"):
+        view.loads_kg[target] = kg
+    view.message(f"set {target}: {kg:g} kg")
+
+
 def cmd_capture(args) -> int:
 
     from barback.sensor.capture import Capture, CaptureError, Target
@@ -116,7 +134,13 @@ def cmd_capture(args) -> int:
                       athlete=args.athlete or "", loads_kg=loads_from_args(args), **kw)
         stop = stop_on_signal_or_after(args.duration)
         moved = "" if cap.out_dir == cap.requested_dir else f" ({cap.requested_dir} already holds a recording)"
-        view.header(f"recording to {cap.out_dir}{moved}; Ctrl-C to stop")
+        typing = sys.stdin is not None and sys.stdin.isatty()
+        view.header(f"recording to {cap.out_dir}{moved}; Ctrl-C to stop"
+                    + ("; between sets type the next set's load, e.g. l 120, and Enter" if typing else ""))
+        if typing:
+            import asyncio
+
+            asyncio.get_running_loop().add_reader(sys.stdin.fileno(), _read_load, cap, live, view)
         try:
             await cap.run(stop)
         except CaptureError as exc:

@@ -95,3 +95,38 @@ def test_the_big_screen_in_a_real_terminal(tmp_path):
         assert "SET 1" in info and "m/s" in info and "ZONE 0.35-0.45" in info and " W" in info
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_a_load_typed_during_capture_is_the_next_sets(tmp_path):
+    """Issue 14 item 1: during a live capture, typing "l 120" and Enter sets the next set's load;
+    it is stored in recording.json at once. Typed into a real terminal (tmux)."""
+    import json
+
+    from barback.analysis.imu import parse_load_entry
+
+    assert [parse_load_entry(x) for x in ("l 120", "l120", "load 97.5", "120 kg", "heavy", "l -5", "")] == \
+        [120.0, 120.0, 97.5, 120.0, None, None, None]
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    name = f"barback-load-{os.getpid()}"
+    out = tmp_path / "rec"
+    env_path = os.pathsep.join(p for p in sys.path if p)
+    cmd = (f"env -u COLUMNS -u LINES PYTHONPATH={env_path} {sys.executable} -m barback.cli capture --emulate --bar x "
+           f"--out {out} --duration 12 --no-bell; sleep 30")
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", cmd], check=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Ctrl-C to stop" not in subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", name], capture_output=True, text=True).stdout:
+            time.sleep(0.5)
+        subprocess.run(["tmux", "send-keys", "-t", name, "l 120", "Enter"], check=True)
+        loads = {}
+        while time.monotonic() < deadline and not loads:
+            time.sleep(0.5)
+            if (out / "recording.json").exists():
+                loads = json.loads((out / "recording.json").read_text()).get("loads_kg") or {}
+        assert loads == {"1": 120.0}
+        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name], capture_output=True, text=True).stdout
+        assert "set 1: 120 kg" in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
