@@ -12,6 +12,14 @@ from barback.analysis.results import FlagResult, RepResult, SetResult, count_fla
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
               "lockout_hyperextension", "bar_drift", "velocity_loss")
+# what a lifter or coach reads (the code names stay in the JSON)
+FLAG_LABELS = {"lumbar_flexion": "lower back rounding", "lumbar_flexion_drift": "rounding more each rep",
+               "hips_rise_early": "hips rising first", "lockout_hyperextension": "leaning back at lockout",
+               "bar_drift": "bar drifting away", "velocity_loss": "velocity loss"}
+
+
+def flag_label(name: str) -> str:
+    return FLAG_LABELS.get(name, name.replace("_", " "))
 
 
 def velocity_loss_pct(mean_velocity_mps) -> np.ndarray:

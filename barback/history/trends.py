@@ -142,8 +142,9 @@ def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | 
                         loads.append(s["load_kg"])
                         vels.append(s["best_mean_velocity_mps"])
         lv = load_velocity_profile(loads, vels, exercise, (mvt_by_athlete or {}).get(athlete))
-        if lv is not None:
-            profiles.append({"athlete": athlete, **lv.to_dict()})
+        if lv is not None:  # the sets it was fitted to, for the chart
+            profiles.append({"athlete": athlete, **lv.to_dict(),
+                             "points": [[float(a), float(b)] for a, b in zip(loads, vels) if b is not None]})
     common: dict = {}
     for r in rows:
         for s in r.result["sets"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from barback.analysis.flags import flag_label
 from barback.history.trends import CAUTION
 from barback.reporting.report import Figure, _mpl, figure_html, page
 
@@ -17,10 +18,15 @@ def _figs(h: dict) -> list[Figure]:
     if h["load_velocity"]:
         fig, ax = plt.subplots(figsize=(7, 4))
         for p in h["load_velocity"]:
-            x = np.linspace(0, (p["e1rm_kg"] or 200) * 1.05, 50)
-            ax.plot(x, p["intercept_mps"] + p["slope_mps_per_kg"] * x,
-                    label=f"{p['athlete'] or ''} {p['exercise'].replace('_', ' ')}: e1RM "
-                          f"{p['e1rm_kg']:.0f} kg" if p["e1rm_kg"] else p["exercise"])
+            pts = np.asarray(p.get("points") or [], float).reshape(-1, 2)
+            top = max(p["e1rm_kg"] or 0.0, float(pts[:, 0].max()) if len(pts) else 0.0) or 200.0
+            x = np.linspace(0, top * 1.05, 50)
+            name = f"{p['athlete'] or ''} {p['exercise'].replace('_', ' ')}".strip()
+            line = ax.plot(x, p["intercept_mps"] + p["slope_mps_per_kg"] * x,
+                           label=f"{name}: e1RM {p['e1rm_kg']:.0f} kg" if p["e1rm_kg"] else
+                           f"{name}: e1RM withheld ({p.get('e1rm_withheld') or 'no fit'})")[0]
+            if len(pts):  # the sets themselves, so the reader sees how well the line fits them
+                ax.plot(pts[:, 0], pts[:, 1], "o", color=line.get_color(), ms=5, label=f"{name}: sets (R² {p['r2']:.2f})")
             ax.axhline(p["mvt_mps"], color="grey", ls=":", lw=1)
         ax.set_xlabel("load (kg)")
         ax.set_ylabel("best mean velocity of the set (m/s)")
@@ -44,14 +50,19 @@ def _figs(h: dict) -> list[Figure]:
     if h["flag_totals"]:
         fig, ax = plt.subplots(figsize=(7, 3.2))
         names = sorted(h["flag_totals"])
-        ax.barh([n.replace("_", " ") for n in names], [h["flag_totals"][n] for n in names], color="#d62728")
+        ax.barh([flag_label(n) for n in names], [h["flag_totals"][n] for n in names], color="#d62728")
         ax.set_xlabel("reps flagged (all sessions)")
         figs.append(Figure("flags", "Flag frequency", fig))
     else:
         figs.append(Figure("flags", "Flag frequency", None, "No flags raised."))
     for item in h["velocity_at_load"][:1]:
         fig, ax = plt.subplots(figsize=(7, 3.2))
-        ax.plot([s["date"] for s in item["sessions"]], [s["mean_velocity_mps"] for s in item["sessions"]], "o-")
+        vs = [s["mean_velocity_mps"] for s in item["sessions"]]
+        ax.plot([s["date"] for s in item["sessions"]], vs, "o-")
+        # at least 0.2 m/s of axis: a wobble of a few mm/s must not look like a cliff
+        mid = 0.5 * (max(vs) + min(vs))
+        half = max(0.1, 0.6 * (max(vs) - min(vs)))
+        ax.set_ylim(max(0.0, mid - half), mid + half)
         ax.set_ylabel("best mean velocity (m/s)")
         ax.set_xlabel("session date")
         fig.autofmt_xdate()
@@ -80,6 +91,17 @@ def render_history_html(h: dict) -> str:
         out.append(f"<p class='note'>{e(pain['note'])}</p>")
     for p in pain["patterns"]:
         out.append(f"<div class='warn'>{e(p)}</div>")
+    if pain.get("metrics"):  # every relation computed, not only those that stand out
+        out.append("<table><tr><th class='l'>measure</th><th class='l'>pain</th><th>Spearman rho</th><th>p</th>"
+                   "<th>n</th><th>mean when painful</th><th>mean otherwise</th></tr>")
+        for metric, by_when in pain["metrics"].items():
+            for when, r in by_when.items():
+                def num(v, d=2):
+                    return "–" if v is None else f"{v:.{d}f}"
+                out.append(f"<tr><td class='l'>{e(metric.replace('_', ' '))}</td><td class='l'>{e(when.replace('_', ' '))}"
+                           f"</td><td>{num(r['spearman_rho'])}</td><td>{num(r['p_value'], 3)}</td><td>{r['n']}</td>"
+                           f"<td>{num(r['mean_when_painful'], 1)}</td><td>{num(r['mean_when_not'], 1)}</td></tr>")
+        out.append("</table>")
     return page("barback history", out, CAUTION)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from barback.analysis.config import Thresholds, load_thresholds
+from barback.analysis.flags import flag_label
 from barback.analysis.results import SessionResult
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
     out.append(f"<tr><th class='l'>sets / reps</th><td>{len(result.sets)} / {len(result.reps)}</td></tr>")
     out.append("<tr><th class='l'>sensors</th><td>" + ", ".join(
         f"{e(s.role)} ({s.fs_hz:.0f} Hz)" for s in result.sensors) + "</td></tr>")
-    out.append("<tr><th class='l'>flags</th><td>" + (", ".join(f"{e(k)}: {v}" for k, v in sorted(counts.items()))
+    out.append("<tr><th class='l'>flags</th><td>" + (", ".join(f"{e(flag_label(k))}: {v}" for k, v in sorted(counts.items()))
                                                     or "none") + "</td></tr>")
     grades = [r.quality_grade for r in result.reps]
     out.append(f"<tr><th class='l'>data quality</th><td id='session-grade'>{e(result.quality_grade)}"
@@ -250,16 +251,13 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
                        f"<td>{_fmt(s.best_mean_velocity_mps)}</td><td>{_fmt(s.mean_of_mean_velocity_mps)}</td>"
                        f"<td>{_fmt(s.last_rep_velocity_loss_pct, 0)}</td></tr>")
         out.append("</table>")
-    if result.warnings:
-        out.append("<h2>Data quality</h2>")
-        out += [f"<div class='warn'>{e(w)}</div>" for w in result.warnings]
     out.append("<h2>Figures</h2>")
     out += [figure_html(fg) for fg in figs]
     out.append("<h2>Every rep</h2><table><tr><th>set</th><th>rep</th><th>MV (m/s)</th><th>PV (m/s)</th>"
                "<th>ROM (m)</th><th>VL (%)</th><th>lumbar flexion (°)</th><th>trunk incl. (°)</th>"
                "<th>bar drift (cm)</th><th class='l'>quality</th><th class='l'>flags</th></tr>")
     for r in result.reps:
-        flags = "<br>".join(f"<span class='flag'>{e(f.name)}</span>: {e(f.explanation)} <i>Cue: {e(f.cue)}</i>"
+        flags = "<br>".join(f"<span class='flag'>{e(flag_label(f.name))}</span>: {e(f.explanation)} <i>Cue: {e(f.cue)}</i>"
                             for f in r.flags) or "–"
         drift = None if r.bar_drift_m is None else r.bar_drift_m * 100
         unc = r.mean_velocity_uncertainty_mps
@@ -271,6 +269,11 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
                    f"<td>{_fmt(r.peak_lumbar_flexion_deg, 1)}</td><td>{_fmt(r.peak_trunk_inclination_deg, 1)}</td>"
                    f"<td>{_fmt(drift, 1)}</td><td class='l quality'>{quality}</td><td class='l'>{flags}</td></tr>")
     out.append("</table>")
+    if result.warnings:  # for whoever wants to know how the data came in: after the results, folded
+        out.append(f"<h2>Data quality</h2><details><summary>{len(result.warnings)} note(s) on the data "
+                   f"(gaps, repeated rows, re-timed stamps)</summary>")
+        out += [f"<div class='warn'>{e(w)}</div>" for w in result.warnings]
+        out.append("</details>")
     return page(f"barback report – {result.exercise}", out, "Made by barback. Flags are coaching aids, not a diagnosis.")
 
 
@@ -302,7 +305,7 @@ def _summary_lines(result: SessionResult) -> list[str]:
     lines = [f"Exercise: {result.exercise.replace('_', ' ')}",
              f"Sets / reps: {len(result.sets)} / {len(result.reps)}",
              "Sensors: " + ", ".join(f"{s.role} ({s.fs_hz:.0f} Hz)" for s in result.sensors),
-             "Flags: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none")]
+             "Flags: " + (", ".join(f"{flag_label(k)} {v}" for k, v in sorted(counts.items())) or "none")]
     for s in result.sets:
         load = f", {s.load_kg:g} kg" if s.load_kg else ""
         lines.append(f"Set {s.set}{load}: {s.n_reps} reps, best {s.best_mean_velocity_mps:.2f} m/s, "

@@ -83,6 +83,35 @@ def test_history_trends_and_e1rm(archive, tmp_path):
     assert len(at[100]["sessions"]) == 2 and at[100]["sessions"][0]["mean_velocity_mps"] == pytest.approx(_v(100), abs=0.04)
     html = (tmp_path / "h.html").read_text()
     assert "fig-lv" in html and "fig-flexion_trend" in html
+    # the chart's data points: every set with a load, beside the fitted line
+    assert sorted(p[0] for p in lv["points"]) == sorted(LOADS)
+
+
+def test_history_charts_show_points_keep_a_calm_scale_and_every_pain_relation():
+    """Issue 14: the history chart drew only the fitted line; a 6 mm/s wobble of velocity at one
+    load was auto-scaled into a cliff; the pain relations were computed and never shown."""
+    from barback.reporting.history_report import _figs, render_history_html
+
+    h = {"sessions": [], "flag_totals": {"hips_rise_early": 2},
+         "load_velocity": [{"athlete": "Ana", "exercise": "deadlift", "n_sets": 3, "slope_mps_per_kg": -0.006,
+                            "intercept_mps": 1.2, "r2": 0.98, "mvt_mps": 0.14, "e1rm_kg": 176.7,
+                            "e1rm_withheld": None, "points": [[100, 0.6], [130, 0.42], [160, 0.25]]}],
+         "velocity_at_load": [{"exercise": "deadlift", "load_kg": 100.0, "sessions": [
+             {"date": "2026-09-01", "session": 1, "mean_velocity_mps": 0.600},
+             {"date": "2026-09-08", "session": 2, "mean_velocity_mps": 0.606}]}],
+         "pain": {"sessions_with_pain_scores": 5, "patterns": [], "metrics": {
+             "flags_per_rep": {"after": {"spearman_rho": 0.41, "p_value": 0.3, "n": 5, "mean_when_painful": 0.5,
+                                         "mean_when_not": 0.2}}}}}
+    figs = {f.name: f for f in _figs(h)}
+    lines = figs["lv"].fig.axes[0].get_lines()
+    assert any(len(ln.get_xdata()) == 3 and ln.get_marker() == "o" for ln in lines)
+    lo, hi = figs["at_load"].fig.axes[0].get_ylim()
+    assert hi - lo >= 0.2 - 1e-9
+    assert "hips rising first" in [t.get_text() for t in figs["flags"].fig.axes[0].get_yticklabels()]
+    for f in figs.values():
+        f.close()
+    html = render_history_html(h)
+    assert "Spearman rho" in html and "0.41" in html and "flags per rep" in html
 
 
 def test_athlete_mvt_changes_e1rm(archive, tmp_path):

@@ -146,3 +146,20 @@ def test_report_shows_quality_grades_and_why_a_number_is_withheld(tmp_path):
     assert html.count("class='l quality'") == len(res.reps)
     for r in poor:
         assert r.quality[0].split(":")[0] in html
+
+
+def test_the_report_speaks_plainly_and_keeps_data_notes_for_last(result, tmp_path):
+    """Issue 14: summaries used code names (hips_rise_early), and the data-quality notes sat above
+    the figures. Flags now read as words; the notes come after the reps, folded."""
+    from barback.analysis.flags import FLAG_LABELS
+    from barback.reporting.report import render_html
+
+    html = render_html(result)
+    summary = html[:html.index("<h2>Sets</h2>")] if "<h2>Sets</h2>" in html else html[:html.index("<h2>Figures</h2>")]
+    for code in FLAG_LABELS:
+        assert f">{code}<" not in html and f"{code}:" not in summary
+    if result.flag_counts:
+        assert any(FLAG_LABELS[k] in summary for k in result.flag_counts)
+    if result.warnings:
+        assert html.index("<h2>Data quality</h2>") > html.index("<h2>Every rep</h2>") > html.index("<h2>Figures</h2>")
+        assert "<details>" in html
