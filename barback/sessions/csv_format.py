@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -60,7 +61,12 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
     warnings: list[str] = []
     with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
+        second = fh.readline()
     sep = ";" if first.count(";") > first.count(",") else ","  # some exports use semicolons
+    # ... and those (a spreadsheet in a decimal-comma locale) write 0,98 for 0.98
+    decimal = "," if sep == ";" and re.search(r"\d,\d", second) else "."
+    if decimal == ",":
+        warnings.append(f"{path.name}: numbers with decimal commas (0,98), read as 0.98")
     try:
         header = [c.strip().lstrip("\ufeff") for c in pd.read_csv(path, nrows=0, sep=sep, encoding="utf-8-sig").columns]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -75,7 +81,7 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
         # read every column as it comes (the C parser's fastest path, half the time of a column
         # filter with forced types), then insist that the wanted ones parsed as numbers
         # quotes are not CSV syntax here: one stray " must not swallow the rows up to the next one
-        df = pd.read_csv(path, engine="c", sep=sep, encoding="utf-8-sig", quoting=csv.QUOTE_NONE)
+        df = pd.read_csv(path, engine="c", sep=sep, decimal=decimal, encoding="utf-8-sig", quoting=csv.QUOTE_NONE)
         df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
         df = df[cols]
         if not all(pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt) for dt in df.dtypes):
@@ -84,6 +90,8 @@ def read_imu_csv(path: str | Path) -> tuple[ImuStream, list[str]]:
         # junk rows: read as text, coerce, and drop what is not a number
         df = pd.read_csv(path, usecols=lambda c: c.strip().lstrip("\ufeff") in cols, dtype=str, engine="python",
                          on_bad_lines="skip", sep=sep, encoding="utf-8-sig", quoting=csv.QUOTE_NONE)
+        if decimal == ",":
+            df = df.apply(lambda col: col.str.replace(",", ".", regex=False))
         df = df.apply(pd.to_numeric, errors="coerce")
         df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
         df = df[cols]

@@ -127,3 +127,19 @@ def test_held_samples_resent_with_new_stamps_are_collapsed(tmp_path):
     assert s.t_s == pytest.approx(np.asarray(truth_t), abs=1e-9)
     assert any("34 row(s) that repeat" in x for x in w)
     assert any("1 row(s) repeat the accelerometer" in x for x in w)
+
+
+def test_a_decimal_comma_export_reads_as_the_same_numbers(sim_deadlift_dir, tmp_path):
+    """Issue 14: a spreadsheet in a decimal-comma locale writes `0,98` between semicolons, and
+    that CSV ended in "only 0 valid sample row(s)". It now reads the same numbers, with a warning."""
+    import shutil
+
+    d = tmp_path / "comma"
+    shutil.copytree(sim_deadlift_dir, d)
+    src = d / "bar.csv"
+    text = src.read_text().splitlines()
+    src.write_text("\n".join([text[0].replace(",", ";")] + [r.replace(",", ";").replace(".", ",") for r in text[1:]]) + "\n")
+    got, warnings = read_imu_csv(src)
+    want, _ = read_imu_csv(sim_deadlift_dir / "bar.csv")
+    assert np.array_equal(got.t_s, want.t_s) and np.array_equal(got.acc_sf_mps2, want.acc_sf_mps2)
+    assert any("decimal commas" in w for w in warnings)
