@@ -118,11 +118,22 @@ def fig_flexion(result: SessionResult, th: Thresholds) -> Figure:
     ax.axhspan(lim, max(lim + 20, 70), color="#d62728", alpha=0.12, label=f"above {lim:g}° (flag)")
     ax.axhline(0, color="k", lw=1, label="standing neutral")
     cmap = plt.get_cmap("viridis")
+    n = len(result.reps)
+    few = n <= 8
     for k, (r, t0, t1) in enumerate(_rep_windows(result)):
         tt = np.linspace(t0, t1, 101)
         y = np.interp(tt, ser.t_s, ser.lumbar_flexion_deg)
-        ax.plot(np.linspace(0, 100, 101), y, color=cmap(k / max(len(result.reps) - 1, 1)), lw=1.3,
-                label=f"set {r.set} rep {r.rep}" if len(result.reps) <= 8 else None)
+        rounding = any(f.name in ("lumbar_flexion", "lumbar_flexion_drift") for f in r.flags)
+        # a flagged rep stands out in red and is named; the others are coloured by their order
+        ax.plot(np.linspace(0, 100, 101), y, color="#d62728" if rounding else cmap(k / max(n - 1, 1)),
+                lw=2.2 if rounding else 1.2, zorder=3 if rounding else 2,
+                label=f"set {r.set} rep {r.rep}" + (" (rounding)" if rounding else "") if few or rounding else None)
+    if not few:  # too many reps for a legend: the colour says which came when
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        bar = fig.colorbar(ScalarMappable(Normalize(1, n), cmap), ax=ax, pad=0.02)
+        bar.set_label("rep, in the order lifted")
     ax.set_xlabel("concentric phase (% of duration)")
     ax.set_ylabel("lumbar flexion (°)")
     ax.legend(fontsize=8, ncol=2, loc="upper right")

@@ -163,3 +163,25 @@ def test_the_report_speaks_plainly_and_keeps_data_notes_for_last(result, tmp_pat
     if result.warnings:
         assert html.index("<h2>Data quality</h2>") > html.index("<h2>Every rep</h2>") > html.index("<h2>Figures</h2>")
         assert "<details>" in html
+
+
+def test_the_flexion_plot_of_many_reps_says_which_line_is_which(tmp_path):
+    """Issue 14: with more than eight reps the flexion plot drew its lines unlabelled. Now a
+    colour bar gives their order and a rep flagged for rounding is red and named."""
+    from barback.analysis.pipeline import analyze
+    from barback.reporting.report import fig_flexion
+    from barback.sessions.csv_format import load_session
+    from barback.simulation.simulate import scenario, simulate, write_session
+
+    res = analyze(load_session(write_session(simulate(scenario("deadlift_form_faults", seed=1)), tmp_path / "s")))
+    assert len(res.reps) > 8
+    from barback.analysis.config import load_thresholds
+
+    f = fig_flexion(res, load_thresholds())
+    axes = f.fig.axes
+    assert len(axes) == 2 and axes[1].get_ylabel() == "rep, in the order lifted"
+    rounding = [r for r in res.reps if any(x.name in ("lumbar_flexion", "lumbar_flexion_drift") for x in r.flags)]
+    labels = [t.get_text() for t in axes[0].get_legend().get_texts()]
+    assert rounding  # the scenario has rounding faults
+    assert all(f"set {r.set} rep {r.rep} (rounding)" in labels for r in rounding)
+    f.close()
