@@ -204,6 +204,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-botto
 table{border-collapse:collapse;width:100%;font-size:0.9em}th,td{border:1px solid #ddd;padding:4px 6px;text-align:right}
 th{background:#f4f4f4}td.l,th.l{text-align:left}.flag{color:#b00;font-weight:600}.note{color:#666;font-style:italic}
 img{max-width:100%;height:auto}
+.fig{overflow-x:auto}.fig img{min-width:600px}
 @media print{body{max-width:none}h2{break-after:avoid}img{break-inside:avoid}tr{break-inside:avoid}}
 .warn{background:#fff7e0;border-left:4px solid #e0a000;padding:6px 10px;margin:4px 0}
 .summary td{text-align:left}
@@ -225,7 +226,9 @@ def figure_html(fg: Figure) -> str:
     e = html.escape
     if fg.png:
         b64 = base64.b64encode(fg.png).decode()
-        return f"<h3>{e(fg.title)}</h3>\n<img id='fig-{fg.name}' alt='{e(fg.title)}' src='data:image/png;base64,{b64}'>"
+        # on a phone the figure keeps 600 px (labels of 8 px or more) and scrolls sideways
+        return (f"<h3>{e(fg.title)}</h3>\n<div class='fig'><img id='fig-{fg.name}' alt='{e(fg.title)}' "
+                f"src='data:image/png;base64,{b64}'></div>")
     return f"<h3>{e(fg.title)}</h3>\n<p class='note' id='note-{fg.name}'>{e(fg.note)}</p>"
 
 

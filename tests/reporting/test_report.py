@@ -185,3 +185,17 @@ def test_the_flexion_plot_of_many_reps_says_which_line_is_which(tmp_path):
     assert rounding  # the scenario has rounding faults
     assert all(f"set {r.set} rep {r.rep} (rounding)" in labels for r in rounding)
     f.close()
+
+
+def test_figures_keep_readable_labels_on_a_phone(result):
+    """Issue 14: at phone width the figures shrank to the screen and their labels to about 5 px.
+    Each figure now keeps at least 600 px (labels of 12 px: 11 pt at 110 dpi, scaled by 600/825)
+    and scrolls sideways inside its own box."""
+    import re
+
+    from barback.reporting.report import CSS, render_html
+
+    html = render_html(result)
+    assert ".fig img{min-width:600px}" in CSS and ".fig{overflow-x:auto}" in CSS
+    imgs = re.findall(r"<div class='fig'><img id='fig-[a-z_]+'", html)
+    assert imgs and len(imgs) == html.count("<img ")
