@@ -359,25 +359,79 @@ def write_pdf(result: SessionResult, figs: list[Figure], path: str | Path, th: T
                     y -= 0.018
         pdf.savefig(page)
         plt.close(page)
-        for f in figs:
-            if f.fig is not None:
-                f.fig.suptitle(f.title, fontsize=11)
-                pdf.savefig(f.fig, bbox_inches="tight")
-        rows = [[str(r.set), str(r.rep), _fmt(r.mean_velocity_mps), _fmt(r.peak_velocity_mps), _fmt(r.rom_m),
-                 _fmt(r.velocity_loss_pct, 0), _fmt(r.peak_lumbar_flexion_deg, 1),
-                 _fmt(r.peak_trunk_inclination_deg, 1), ", ".join(r.flag_names) or "–"] for r in result.reps]
-        cols = ["set", "rep", "MV m/s", "PV m/s", "ROM m", "VL %", "flex °", "incl °", "flags"]
-        for start in range(0, max(len(rows), 1), 40):
+        # the figures two to an A4 page, each across the page's width (drawn at 200 dpi)
+        drawn = [f for f in figs if f.fig is not None]
+        for k in range(0, len(drawn), 2):
             page = plt.figure(figsize=(8.27, 11.69))
-            ax = page.add_axes([0.05, 0.05, 0.9, 0.9])
-            ax.axis("off")
-            chunk = rows[start:start + 40] or [["–"] * len(cols)]
-            tab = ax.table(cellText=chunk, colLabels=cols, loc="upper center", cellLoc="center")
-            tab.auto_set_font_size(False)
-            tab.set_fontsize(7)
+            for j, f in enumerate(drawn[k:k + 2]):
+                assert f.fig is not None
+                buf = io.BytesIO()
+                f.fig.savefig(buf, format="png", dpi=200, bbox_inches="tight")
+                buf.seek(0)
+                img = plt.imread(buf)
+                top = 0.95 - 0.47 * j
+                page.text(0.06, top, f.title, fontsize=11, weight="bold")
+                h = min(0.42, 0.88 * img.shape[0] / img.shape[1] * 8.27 / 11.69)
+                ax = page.add_axes([0.06, top - 0.015 - h, 0.88, h])
+                ax.imshow(img)
+                ax.axis("off")
             pdf.savefig(page)
             plt.close(page)
+        _pdf_rep_table(pdf, plt, result)
+        _pdf_flag_notes(pdf, plt, textwrap, result)
     return p
+
+
+def _pdf_rep_table(pdf, plt, result: SessionResult) -> None:
+    """The rep table, 30 rows an A4 page; the flags in words, one to a line, inside their cell."""
+    rows = [[str(r.set), str(r.rep), _fmt(r.mean_velocity_mps), _fmt(r.peak_velocity_mps), _fmt(r.rom_m),
+             _fmt(r.velocity_loss_pct, 0), _fmt(r.peak_lumbar_flexion_deg, 1), _fmt(r.peak_trunk_inclination_deg, 1),
+             r.quality_grade, "\n".join(flag_label(n) for n in r.flag_names) or "–"] for r in result.reps]
+    cols = ["set", "rep", "MV m/s", "PV m/s", "ROM m", "VL %", "flex °", "incl °", "data", "flags"]
+    widths = [0.05, 0.05, 0.08, 0.08, 0.08, 0.07, 0.08, 0.08, 0.07, 0.26]
+    for start in range(0, max(len(rows), 1), 30):
+        page = plt.figure(figsize=(8.27, 11.69))
+        ax = page.add_axes([0.04, 0.04, 0.92, 0.92])
+        ax.axis("off")
+        chunk = rows[start:start + 30] or [["–"] * len(cols)]
+        tab = ax.table(cellText=chunk, colLabels=cols, colWidths=widths, loc="upper center", cellLoc="center")
+        tab.auto_set_font_size(False)
+        tab.set_fontsize(7)
+        base = 0.025
+        for (i, j), cell in tab.get_celld().items():
+            lines = 1 if i == 0 else max(1, chunk[i - 1][-1].count("\n") + 1)
+            cell.set_height(base * lines)
+            if j == len(cols) - 1:
+                cell.set_text_props(ha="left")
+                cell.PAD = 0.03
+        pdf.savefig(page)
+        plt.close(page)
+
+
+def _pdf_flag_notes(pdf, plt, textwrap, result: SessionResult) -> None:
+    """Every flag's explanation and cue, rep by rep: what the table's words mean."""
+    notes = [(f"Set {r.set} rep {r.rep}: {flag_label(f.name)}", f"{f.explanation} Cue: {f.cue}")
+             for r in result.reps for f in r.flags]
+    if not notes:
+        return
+    page, y = None, 0.0
+    for head, text in notes:
+        body = textwrap.wrap(text, 105)
+        if page is None or y - 0.02 * (len(body) + 2) < 0.05:
+            if page is not None:
+                pdf.savefig(page)
+                plt.close(page)
+            page = plt.figure(figsize=(8.27, 11.69))
+            page.text(0.07, 0.95, "What the flags mean, rep by rep", fontsize=13, weight="bold")
+            y = 0.92
+        page.text(0.07, y, head, fontsize=9, weight="bold")
+        y -= 0.02
+        for part in body:
+            page.text(0.09, y, part, fontsize=8)
+            y -= 0.017
+        y -= 0.01
+    pdf.savefig(page)
+    plt.close(page)
 
 
 def write_series_csv(result: SessionResult, path: str | Path) -> Path:

@@ -199,3 +199,64 @@ def test_figures_keep_readable_labels_on_a_phone(result):
     assert ".fig img{min-width:600px}" in CSS and ".fig{overflow-x:auto}" in CSS
     imgs = re.findall(r"<div class='fig'><img id='fig-[a-z_]+'", html)
     assert imgs and len(imgs) == html.count("<img ")
+
+
+def test_the_pdf_fills_its_pages_and_keeps_every_explanation_and_cue(tmp_path):
+    """Issue 14: the PDF put each figure on a third of a page, its rep table overflowed its cells
+    and it dropped the flags' explanations and cues. Now: figures two to an A4 page across its
+    width, the table's flags in words inside cells tall enough for them, and a page of what each
+    flag means, rep by rep."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from barback.analysis.config import load_thresholds
+    from barback.analysis.pipeline import analyze
+    from barback.reporting import report
+    from barback.sessions.csv_format import load_session
+    from barback.simulation.simulate import scenario, simulate, write_session
+
+    res = analyze(load_session(write_session(simulate(scenario("deadlift_form_faults", seed=1)), tmp_path / "s")))
+    flagged = [(r, f) for r in res.reps for f in r.flags]
+    assert flagged
+    pages = []
+
+    class Pages:  # stands in for PdfPages: keeps what each page shows
+        def __init__(self, path):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def savefig(self, fig, **kw):
+            texts = [t.get_text() for t in fig.texts]
+            cells = []
+            for ax in fig.axes:
+                for tab in ax.tables:
+                    for cell in tab.get_celld().values():
+                        cells.append((cell.get_text().get_text(), cell.get_height()))
+            pages.append({"size": tuple(fig.get_size_inches()), "texts": texts, "cells": cells,
+                          "images": sum(len(ax.images) for ax in fig.axes)})
+
+    import matplotlib.backends.backend_pdf as backend
+
+    real = backend.PdfPages
+    backend.PdfPages = Pages
+    figs = report.build_figures(res, load_thresholds())
+    try:
+        report.write_pdf(res, figs, tmp_path / "r.pdf", load_thresholds())
+    finally:
+        backend.PdfPages = real
+        for f in figs:
+            f.close()
+    assert all(p["size"] == pytest.approx((8.27, 11.69)) for p in pages)  # every page A4
+    n_drawn = sum(f.fig is not None for f in figs)
+    assert sum(p["images"] for p in pages) == n_drawn and max(p["images"] for p in pages) == 2
+    text = " ".join(" ".join(p["texts"]) for p in pages)
+    for r, f in flagged:
+        assert f.cue in text and f.explanation[:40] in text
+    for p in pages:
+        for content, height in p["cells"]:
+            assert height >= 0.025 * (content.count("\n") + 1) - 1e-9  # tall enough for its lines
