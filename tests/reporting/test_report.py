@@ -255,7 +255,7 @@ def test_the_pdf_fills_its_pages_and_keeps_every_explanation_and_cue(tmp_path):
     n_drawn = sum(f.fig is not None for f in figs)
     assert sum(p["images"] for p in pages) == n_drawn and max(p["images"] for p in pages) == 2
     text = " ".join(" ".join(p["texts"]) for p in pages)
-    for r, f in flagged:
+    for _, f in flagged:
         assert f.cue in text and f.explanation[:40] in text
     for p in pages:
         for content, height in p["cells"]:
