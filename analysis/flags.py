@@ -45,12 +45,14 @@ class SetTracker:
     def add(self, rep: RepResult) -> RepResult:
         self.reps.append(rep)
         rep.velocity_loss_pct = float(velocity_loss_pct([r.mean_velocity_mps for r in self.reps])[-1])
-        # rounding more each rep is a rise that holds: the lower of this rep's and the last rep's
-        # peak flexion over the set's first rep (16, 28, 24, 19, 15 deg is one spike, not a drift)
-        first_flex = self.reps[0].peak_lumbar_flexion_deg
-        last_two = [r.peak_lumbar_flexion_deg for r in self.reps[-2:]]
-        if first_flex is not None and len(self.reps) >= 2 and all(f is not None for f in last_two):
-            rep.lumbar_flexion_rise_deg = min(f for f in last_two if f is not None) - first_flex
+        # rounding more each rep is a trend: the rise of the straight line fitted to the set's peak
+        # flexion so far, from its first rep to this one (three reps at least: 16, 28, 24, 19, 15 deg
+        # is one spike, not a drift)
+        flex = [(k, r.peak_lumbar_flexion_deg) for k, r in enumerate(self.reps) if r.peak_lumbar_flexion_deg is not None]
+        if len(flex) >= 3 and rep.peak_lumbar_flexion_deg is not None:
+            k, f = np.array(flex, dtype=float).T
+            slope = float(np.polyfit(k, f, 1)[0])
+            rep.lumbar_flexion_rise_deg = slope * (k[-1] - k[0])
         rep.flags = rep_flags(rep, self.thresholds, self.exercise)
         return rep
 

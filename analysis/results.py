@@ -47,7 +47,7 @@ class RepResult:
     peak_lumbar_flexion_deg: float | None = None
     peak_lumbar_flexion_pct_max: float | None = None  # with a calibrated maximal flexion
     lumbar_flexion_gain_deg: float | None = None  # flexion gained during the pull over its start
-    lumbar_flexion_rise_deg: float | None = None  # the lower of this rep's and the last rep's peak over the set's first
+    lumbar_flexion_rise_deg: float | None = None  # the fitted rise of peak flexion from the set's first rep to this one
     peak_trunk_inclination_deg: float | None = None
     hip_rise_deg: float | None = None
     # what hip_rise_deg follows: "pelvis" (the sacral sensor: hips alone), or "trunk" (one upper
