@@ -72,6 +72,9 @@ class QualityLimits:
     plausible_rom_min_m: float
     plausible_rom_bench_min_m: float
     plausible_rom_max_m: float
+    plausible_flexion_max_deg: float
+    plausible_extension_max_deg: float
+    plausible_inclination_max_deg: float
 
 
 # numbers that are fractions; every other number is a positive quantity

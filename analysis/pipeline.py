@@ -292,6 +292,25 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
         rep.lumbar_flexion_gain_deg = float(f.max() - np.interp(w.concentric_start_s, t_lum, flex))
         if len(tl):
             rep.lockout_lumbar_extension_deg = float(-np.interp(tl, t_lum, flex).min())
+        withhold_implausible_angles(rep, th.quality, float(f.max()) if len(f) else 0.0,
+                                    float(-f.min()) if len(f) else 0.0)
+    else:
+        withhold_implausible_angles(rep, th.quality, 0.0, 0.0)
+
+
+def withhold_implausible_angles(rep: RepResult, q: QualityLimits, flexion_max_deg: float, extension_max_deg: float) -> None:
+    """No spine bends beyond the quality limits, no lift tips the trunk past them: a sensor slipped,
+    or its attitude failed. Those angles are withheld with the reason (the rep and its bar numbers stand)."""
+    arched = max(extension_max_deg, rep.lockout_lumbar_extension_deg or 0.0)
+    if flexion_max_deg > q.plausible_flexion_max_deg or arched > q.plausible_extension_max_deg:
+        rep.quality.append(f"lumbar angle {flexion_max_deg:.0f}° of flexion or {arched:.0f}° of extension is beyond what "
+                           f"a spine does ({q.plausible_flexion_max_deg:g}° / {q.plausible_extension_max_deg:g}°): "
+                           "lumbar numbers withheld")
+        rep.peak_lumbar_flexion_deg = rep.lumbar_flexion_gain_deg = rep.lockout_lumbar_extension_deg = None
+    if rep.peak_trunk_inclination_deg is not None and rep.peak_trunk_inclination_deg > q.plausible_inclination_max_deg:
+        rep.quality.append(f"trunk inclination {rep.peak_trunk_inclination_deg:.0f}° is beyond a lift's "
+                           f"({q.plausible_inclination_max_deg:g}°): trunk numbers withheld")
+        rep.peak_trunk_inclination_deg = rep.hip_rise_deg = rep.lockout_lean_back_deg = None
 
 
 def _sets_and_flags(reps: list[RepResult], exercise: str, th: Thresholds, loads: dict[int, float]) -> list[SetResult]:

@@ -82,3 +82,28 @@ def test_one_spike_of_flexion_is_not_a_drift():
     assert _flexion_set([16, 28, 24, 19, 15]) == [False] * 5
     assert _flexion_set([16, 20, 24, 28, 32]) == [False, False, False, True, True]  # 4 deg a rep
     assert _flexion_set([16, 27, 29, 30]) == [False, False, True, True]
+
+
+def test_angles_no_spine_or_lift_reaches_are_withheld_with_the_reason():
+    """Issue 14 item 4: a rep metric outside physical bounds (flexion over 90 deg) must be withheld
+    with a reason, never reported as valid. The rep and its bar numbers stand."""
+    from barback.analysis.config import load_thresholds
+    from barback.analysis.pipeline import withhold_implausible_angles
+    from barback.analysis.results import RepResult
+
+    def rep(**kw):
+        return RepResult(set=1, rep=1, concentric_start_s=0.0, concentric_end_s=1.0, peak_velocity_time_s=0.5,
+                         eccentric_start_s=None, eccentric_end_s=None, lockout_end_s=1.5, setup_start_s=None,
+                         time_to_peak_velocity_s=0.5, mean_velocity_mps=0.5, peak_velocity_mps=0.8, rom_m=0.5, **kw)
+
+    q = load_thresholds().quality
+    r = rep(peak_lumbar_flexion_deg=104.0, peak_trunk_inclination_deg=60.0)
+    withhold_implausible_angles(r, q, 104.0, 3.0)
+    assert r.peak_lumbar_flexion_deg is None and "lumbar numbers withheld" in r.quality[0]
+    assert r.peak_trunk_inclination_deg == 60.0 and r.mean_velocity_mps == 0.5
+    r = rep(peak_lumbar_flexion_deg=30.0, peak_trunk_inclination_deg=170.0)
+    withhold_implausible_angles(r, q, 30.0, 60.0)
+    assert r.peak_lumbar_flexion_deg is None and r.peak_trunk_inclination_deg is None and len(r.quality) == 2
+    r = rep(peak_lumbar_flexion_deg=42.0, peak_trunk_inclination_deg=95.0)
+    withhold_implausible_angles(r, q, 42.0, 12.0)
+    assert r.peak_lumbar_flexion_deg == 42.0 and r.peak_trunk_inclination_deg == 95.0 and not r.quality
