@@ -51,7 +51,14 @@ def load_velocity_profile(loads_kg, velocities_mps, exercise: str, mvt_mps: floa
     r2 = float(fit.rvalue**2)
     e1rm: float | None = float((mvt - fit.intercept) / fit.slope) if fit.slope < 0 else None
     why = None
-    if e1rm is None:
+    distinct = np.unique(x)
+    spread = float((distinct.max() - distinct.min()) / distinct.max()) if distinct.max() > 0 else 0.0
+    if len(distinct) < MIN_E1RM_LOADS:
+        why = f"not enough data: {len(distinct)} distinct loads ({MIN_E1RM_LOADS} needed)"
+    elif spread < MIN_E1RM_SPREAD:
+        why = (f"not enough data: the loads lie within {100 * spread:.0f} % of the heaviest "
+               f"({100 * MIN_E1RM_SPREAD:.0f} % spread needed)")
+    elif e1rm is None:
         why = "velocity does not fall as the load rises"
     elif r2 < MIN_E1RM_R2:
         why = f"the sets do not follow one line (R² {r2:.2f} < {MIN_E1RM_R2:.2f})"
@@ -64,6 +71,10 @@ def load_velocity_profile(loads_kg, velocities_mps, exercise: str, mvt_mps: floa
 # our choices: an individual's load-velocity line is close to straight (R² above 0.9 is usual), so
 # a poorer fit is sets that do not belong together; and a 1RM far beyond what was lifted is a guess
 MIN_E1RM_R2 = 0.7
+# ... and a line needs loads to lie on: three distinct loads at least, spread over a fifth of the
+# heaviest (profiles in the literature use four to six loads over 30-90 % of 1RM; ours is a floor)
+MIN_E1RM_LOADS = 3
+MIN_E1RM_SPREAD = 0.2
 MAX_E1RM_EXTRAPOLATION = 2.0
 
 

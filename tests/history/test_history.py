@@ -375,3 +375,15 @@ def test_e1rm_is_withheld_when_the_sets_do_not_follow_one_line():
     good = load_velocity_profile([60, 100, 140], [0.84, 0.60, 0.36], "deadlift")
     assert good is not None and good.e1rm_withheld is None
     assert good.e1rm_kg == pytest.approx((good.mvt_mps - 1.2) / -0.006, rel=1e-6)
+
+
+def test_e1rm_needs_three_loads_spread_over_a_fifth_of_the_heaviest():
+    """Issue 14 item 4: e1RM only with at least three distinct loads spread enough, else "not
+    enough data" with why."""
+    from barback.history.trends import load_velocity_profile
+
+    two = load_velocity_profile([100, 140, 100, 140], [0.60, 0.36, 0.61, 0.37], "deadlift")
+    assert two is not None and two.e1rm_kg is None and "2 distinct loads" in two.e1rm_withheld
+    close = load_velocity_profile([100, 105, 110], [0.60, 0.57, 0.54], "deadlift")
+    assert close is not None and close.e1rm_kg is None and "within 9 %" in close.e1rm_withheld
+    assert load_velocity_profile([60, 100, 140], [0.84, 0.60, 0.36], "deadlift").e1rm_withheld is None
