@@ -146,6 +146,27 @@ def loads_from_args(args) -> dict[str, float]:
     return out
 
 
+def refuse_overwrite(args, *paths, folder: bool = False) -> None:
+    """Outputs never replace what is there without --force: a regular file at an output path, or
+    (`folder`) an output folder that holds files already."""
+    from barback.analysis.errors import InputError
+
+    if getattr(args, "force", False):
+        return
+    for p in paths:
+        if p is None:
+            continue
+        p = Path(p)
+        if folder and p.is_dir() and any(p.iterdir()):
+            raise InputError(p, "holds files already; choose a new folder, or add --force to write over them")
+        if not folder and p.is_file():
+            raise InputError(p, "exists; add --force to overwrite it")
+
+
+def add_force_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="write over outputs that exist")
+
+
 def add_audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", choices=("off", "tones", "speech"), default="off",
                    help="a cue every rep: tones (a beep a rep, two low beeps for a flag, a falling call to stop) "

@@ -12,6 +12,7 @@ from barback.cli.common import (
     DEMO_RECORDING,
     Formatter,
     add_audio_args,
+    add_force_arg,
     add_screen_args,
     add_session_args,
     add_threshold_args,
@@ -24,6 +25,7 @@ from barback.cli.common import (
     positive_float,
     positive_int,
     progress,
+    refuse_overwrite,
     speed,
     thresholds,
     usage_error,
@@ -83,6 +85,7 @@ def cmd_simulate(args) -> int:
     over = {k: v for k, v in (("sets", args.sets), ("reps_per_set", args.reps), ("fs_hz", args.rate),
                               ("lumbar_sensors", args.lumbar), ("exercise", args.exercise)) if v is not None}
     cfg = replace(cfg, **over)
+    refuse_overwrite(args, args.out_dir, folder=True)
     with progress("simulating"):
         sim = simulate(cfg)
         out = (write_recording if args.format == "native" else write_session)(sim, args.out_dir)
@@ -94,6 +97,7 @@ def cmd_export(args) -> int:
     from barback.reporting.export import write_session_csv
     from barback.sessions.load import open_session
 
+    refuse_overwrite(args, args.out, folder=True)
     session = open_session(args.recording)
     for w in session.warnings:
         warn(w)
@@ -107,6 +111,12 @@ def cmd_report(args) -> int:
     from barback.reporting.report import write_report, write_series_csv
 
     th = thresholds(args)
+    csv_parts = []
+    if args.csv:
+        base = Path(args.csv)
+        csv_parts = [base.with_name(base.stem + "_reps.csv"), base.with_name(base.stem + "_series.csv")]
+    refuse_overwrite(args, args.out, args.pdf, *csv_parts)
+    refuse_overwrite(args, args.png, folder=True)
     _, result = analyze_path(args.session, th)
     for w in result.warnings:
         warn(w)
@@ -214,6 +224,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--rate", type=positive_float, help="sample rate in Hz")
     s.add_argument("--lumbar", type=int, choices=(0, 1, 2), help="number of lumbar sensors")
     s.add_argument("--format", choices=("csv", "native"), default="csv")
+    add_force_arg(s)
     s.set_defaults(func=cmd_simulate)
 
     e = sub.add_parser("export", formatter_class=Formatter, help="decode a native recording to CSV",
@@ -221,6 +232,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog="example:\n  barback export recordings/demo_deadlift --out out/demo_csv")
     e.add_argument("recording")
     e.add_argument("--out", required=True, help="output session folder")
+    add_force_arg(e)
     e.set_defaults(func=cmd_export)
 
     r = sub.add_parser("report", formatter_class=Formatter, help="write the HTML report of a session",
@@ -233,6 +245,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--pdf", metavar="report.pdf", help="also write the whole report as a PDF")
     r.add_argument("--csv", metavar="PREFIX.csv",
                    help="also write PREFIX_reps.csv (per-rep table) and PREFIX_series.csv (time series)")
+    add_force_arg(r)
     add_threshold_args(r)
     r.set_defaults(func=cmd_report)
 

@@ -228,3 +228,22 @@ def test_the_table_and_the_report_name_the_athlete_date_and_loads(sim_deadlift_d
     assert "Ana K · 2026-11-30: deadlift" in " ".join(capsys.readouterr().out.split())
     html = rep.read_text()
     assert "<td>Ana K</td>" in html and "<td>2026-11-30</td>" in html and "set 1: 100 kg" in html
+
+
+def test_outputs_are_not_written_over_without_force(tmp_path, sim_deadlift_dir, capsys):
+    """Issue 14 item 5: export, simulate and report replaced what was there without a word."""
+    sim = tmp_path / "s"
+    assert main(["simulate", str(sim), "--sets", "1", "--reps", "2"]) == 0
+    before = (sim / "session.json").read_text()
+    assert main(["simulate", str(sim), "--sets", "1", "--reps", "3", "--seed", "4"]) == 2
+    assert "holds files already" in capsys.readouterr().err and (sim / "session.json").read_text() == before
+    assert main(["simulate", str(sim), "--sets", "1", "--reps", "3", "--seed", "4", "--force"]) == 0
+    out = tmp_path / "csv"
+    assert main(["export", str(DEMO_RECORDING), "--out", str(out)]) == 0
+    assert main(["export", str(DEMO_RECORDING), "--out", str(out)]) == 2
+    rep = tmp_path / "r.html"
+    rep.write_text("the coach's notes")
+    assert main(["report", str(sim_deadlift_dir), "--out", str(rep)]) == 2
+    assert rep.read_text() == "the coach's notes" and "add --force" in capsys.readouterr().err
+    assert main(["report", str(sim_deadlift_dir), "--out", str(rep), "--force"]) == 0
+    assert rep.read_text().startswith("<!DOCTYPE html>")

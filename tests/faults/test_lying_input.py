@@ -191,11 +191,12 @@ def test_a_lifting_session_is_not_taken_as_a_calibration(sim_deadlift_dir, tmp_p
 @pytest.mark.parametrize("planted", ["bar.csv", "session.json"])
 def test_export_does_not_write_through_a_planted_symlink(tmp_path, planted):
     """Issue 13 item 6: `export --out DIR` followed a symlink DIR/bar.csv and overwrote its
-    target. Now refused in one line, the target untouched."""
+    target. Now refused in one line, the target untouched, even with --force (which only allows
+    writing over regular files)."""
     target = tmp_path / "precious.txt"
     target.write_text("keep me\n")
     out = tmp_path / "out"
     out.mkdir()
     (out / planted).symlink_to(target)
-    err = _refused(_run("export", DEMO_RECORDING, "--out", out), "symbolic link", planted)
+    err = _refused(_run("export", DEMO_RECORDING, "--out", out, "--force"), "symbolic link", planted)
     assert target.read_text() == "keep me\n", err
