@@ -86,8 +86,18 @@ def tone(kind: str, fs_hz: int = FS_HZ) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+LIBRARY = ["library"]  # the eSpeak NG library of the `speech` extra (espeakng-loader), called in-process
+
+
 def speech_engine() -> list[str] | None:
-    """The command that speaks text to a WAV on stdout, or writes one (`{out}`), if any is installed."""
+    """The speech engine: the eSpeak NG library of the `speech` extra when installed, else the
+    command that speaks text to a WAV on stdout, or writes one (`{out}`); None without any."""
+    try:
+        import espeakng_loader  # noqa: F401
+
+        return LIBRARY
+    except ImportError:
+        pass
     for name in ("espeak-ng", "espeak"):
         path = shutil.which(name)
         if path:
@@ -103,6 +113,11 @@ def speak(text: str, fs_hz: int = FS_HZ, engine: list[str] | None = None) -> np.
     engine = engine or speech_engine()
     if engine is None:
         raise AudioUnavailable("no speech engine found (install espeak-ng, or use --audio tones)")
+    if engine is LIBRARY:
+        rate, x = _espeak_library().synth(text)
+        if rate != fs_hz and len(x) > 1:
+            x = np.interp(np.arange(int(len(x) * fs_hz / rate)) * rate / fs_hz, np.arange(len(x)), x)
+        return x
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "say.wav"
         cmd = [a.replace("{out}", str(out)) for a in engine] + [text]
@@ -111,6 +126,59 @@ def speak(text: str, fs_hz: int = FS_HZ, engine: list[str] | None = None) -> np.
             raise AudioUnavailable(f"the speech engine failed: {run.stderr.decode(errors='replace').strip()[:120]}")
         data = out.read_bytes() if "{out}" in " ".join(engine) else run.stdout
         return _read_wav_bytes(data, fs_hz, Path(tmp))
+
+
+class _EspeakLibrary:
+    """eSpeak NG's C API through ctypes: synchronous synthesis into a callback that keeps the
+    samples (16-bit mono at the rate espeak_Initialize returns)."""
+
+    AUDIO_OUTPUT_SYNCHRONOUS = 0x02
+    POS_CHARACTER = 1
+    CHARS_UTF8 = 1
+
+    def __init__(self) -> None:
+        import ctypes
+
+        import espeakng_loader
+
+        self._lib = lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        self.rate = lib.espeak_Initialize(self.AUDIO_OUTPUT_SYNCHRONOUS, 0,
+                                          espeakng_loader.get_data_path().encode(), 0)
+        if self.rate <= 0:
+            raise AudioUnavailable("the eSpeak NG library did not start")
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName(b"en")
+        callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+        self._chunks: list[np.ndarray] = []
+
+        def keep(wav, n, events):
+            if n > 0 and wav:
+                self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).astype(float) / 32768.0)
+            return 0
+
+        self._callback = callback_type(keep)  # held: the library calls it after this returns
+        lib.espeak_SetSynthCallback(self._callback)
+        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                     ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+
+    def synth(self, text: str) -> tuple[int, np.ndarray]:
+        self._chunks = []
+        data = text.encode() + b"\0"
+        self._lib.espeak_Synth(data, len(data), 0, self.POS_CHARACTER, 0, self.CHARS_UTF8, None, None)
+        self._lib.espeak_Synchronize()
+        return self.rate, np.concatenate(self._chunks) if self._chunks else np.zeros(0)
+
+
+_LIBRARY: _EspeakLibrary | None = None
+
+
+def _espeak_library() -> _EspeakLibrary:
+    global _LIBRARY
+    if _LIBRARY is None:
+        _LIBRARY = _EspeakLibrary()
+    return _LIBRARY
 
 
 def _read_wav_bytes(data: bytes, fs_hz: int, tmp: Path) -> np.ndarray:

@@ -84,18 +84,30 @@ def test_stop_is_said_once_a_set():
 
 
 def test_speech_without_an_engine_is_one_line(monkeypatch, capsys):
+    import sys
+
     import barback.sensor.cues as cues
 
     monkeypatch.setattr(cues.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "espeakng_loader", None)  # the speech extra not installed
     assert main(["replay", str(DEMO_RECORDING), "--audio", "speech"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["barback: error: no speech engine found (install espeak-ng, or use --audio tones)"]
 
 
-@pytest.mark.skipif(speech_engine() is None, reason="no speech engine (espeak-ng, espeak or say) on this machine")
+@pytest.mark.skipif(speech_engine() is None, reason="no speech engine (the speech extra, espeak-ng or say)")
 def test_speech_renders_the_velocity_spoken(tmp_path):
-    wav = tmp_path / "cues.wav"
-    assert main(["replay", str(DEMO_RECORDING), "--audio", "speech", "--audio-out", str(wav)]) == 0
+    """--audio speech: each rep's velocity is spoken right after the rep (within 4 s of its end),
+    and the track is silent where no rep ended."""
+    wav, out = tmp_path / "cues.wav", tmp_path / "r.json"
+    assert main(["replay", str(DEMO_RECORDING), "--audio", "speech", "--audio-out", str(wav), "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
     with wave.open(str(wav)) as w:
+        fs = w.getframerate()
         x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(float) / 32768.0
-    assert np.abs(x).max() > 0.05
+    assert np.abs(x).max() > 0.1
+    ends = [r["concentric_end_s"] for r in d["reps"]]
+    for t in ends:
+        assert np.abs(x[int(t * fs):int((t + 4.0) * fs)]).max() > 0.1, f"nothing said after the rep ending at {t:.1f} s"
+    quiet = [t for t in range(0, int(len(x) / fs) - 5, 5) if all(t + 5 <= e or t >= e + 9 for e in ends)]
+    assert quiet and all(np.abs(x[t * fs:(t + 5) * fs]).max() < 0.01 for t in quiet)
