@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from barback.analysis.units import G0_MPS2
+
 SCHEMA_VERSION = "1.0"
 
 
@@ -162,3 +164,11 @@ def _clean(x):
     if hasattr(x, "item"):  # numpy scalar
         return _clean(x.item())
     return x
+
+
+def mean_power_w(load_kg: float | None, mean_velocity_mps: float) -> float | None:
+    """Mean concentric power of a lift: load x g x mean velocity (the work against gravity over
+    the rise's duration; the bar's own speeding up and slowing down average out). None without a load."""
+    if not load_kg or not math.isfinite(mean_velocity_mps):
+        return None
+    return float(load_kg * G0_MPS2 * mean_velocity_mps)

@@ -18,7 +18,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from barback.analysis.units import G0_MPS2
+from barback.analysis.results import mean_power_w
 from barback.sensor.cues import FLAG_WORDS
 from barback.sensor.live import LiveRep
 from barback.sensor.view import _FONT
@@ -100,9 +100,9 @@ class BigScreen:
         vl = self.last.velocity_loss_pct
         if vl == vl:
             info += f"   LOSS {vl:.0f} %"
-        kg = self.load_kg(self.last.set)
-        if kg and mv == mv:
-            info += f"   {kg * G0_MPS2 * mv:.0f} W"  # mean concentric power: load x g x mean velocity
+        power = mean_power_w(self.load_kg(self.last.set), mv)
+        if power is not None:
+            info += f"   {power:.0f} W"
         if self.zone_mps is not None:
             lo, hi = self.zone_mps
             info += f"   ZONE {lo:.2f}-{hi:.2f}"

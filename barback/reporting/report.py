@@ -19,7 +19,7 @@ import numpy as np
 
 from barback.analysis.config import Thresholds, load_thresholds
 from barback.analysis.flags import flag_label
-from barback.analysis.results import SessionResult
+from barback.analysis.results import SessionResult, mean_power_w
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -259,10 +259,11 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
     out.append(f"<tr><th class='l'>thresholds</th><td>version {e(result.thresholds_version)}</td></tr></table>")
     if result.sets:
         out.append("<h2>Sets</h2><table><tr><th>set</th><th>reps</th><th>load (kg)</th><th>best MV (m/s)</th>"
-                   "<th>mean MV (m/s)</th><th>velocity loss, last rep (%)</th></tr>")
+                   "<th>mean MV (m/s)</th><th>mean power (W)</th><th>velocity loss, last rep (%)</th></tr>")
         for s in result.sets:
             out.append(f"<tr><td>{s.set}</td><td>{s.n_reps}</td><td>{_fmt(s.load_kg, 1)}</td>"
                        f"<td>{_fmt(s.best_mean_velocity_mps)}</td><td>{_fmt(s.mean_of_mean_velocity_mps)}</td>"
+                       f"<td>{_fmt(mean_power_w(s.load_kg, s.mean_of_mean_velocity_mps), 0)}</td>"
                        f"<td>{_fmt(s.last_rep_velocity_loss_pct, 0)}</td></tr>")
         out.append("</table>")
     out.append("<h2>Figures</h2>")

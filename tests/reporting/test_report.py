@@ -260,3 +260,20 @@ def test_the_pdf_fills_its_pages_and_keeps_every_explanation_and_cue(tmp_path):
     for p in pages:
         for content, height in p["cells"]:
             assert height >= 0.025 * (content.count("\n") + 1) - 1e-9  # tall enough for its lines
+
+
+def test_the_report_gives_each_loaded_set_its_mean_power(result):
+    """Issue 14 item 7: the report had loads but no power. Mean concentric power is load x g x the
+    set's mean velocity; a set without a load has none."""
+    import dataclasses
+
+    from barback.analysis.results import mean_power_w
+    from barback.reporting.report import render_html
+
+    assert mean_power_w(100.0, 0.5) == pytest.approx(490.3325)
+    assert mean_power_w(None, 0.5) is None and mean_power_w(100.0, float("nan")) is None
+    loaded = dataclasses.replace(result, sets=[dataclasses.replace(s, load_kg=120.0) for s in result.sets])
+    html = render_html(loaded)
+    assert "<th>mean power (W)</th>" in html
+    s = loaded.sets[0]
+    assert f"<td>{120.0 * 9.80665 * s.mean_of_mean_velocity_mps:.0f}</td>" in html
