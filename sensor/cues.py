@@ -16,6 +16,7 @@ WAV file, which is what the tests listen to.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import tempfile
@@ -125,7 +126,7 @@ def speak(text: str, fs_hz: int = FS_HZ, engine: list[str] | None = None) -> np.
         if run.returncode != 0:
             raise AudioUnavailable(f"the speech engine failed: {run.stderr.decode(errors='replace').strip()[:120]}")
         data = out.read_bytes() if "{out}" in " ".join(engine) else run.stdout
-        return _read_wav_bytes(data, fs_hz, Path(tmp))
+        return _read_wav_bytes(data, fs_hz)
 
 
 class _EspeakLibrary:
@@ -181,10 +182,8 @@ def _espeak_library() -> _EspeakLibrary:
     return _LIBRARY
 
 
-def _read_wav_bytes(data: bytes, fs_hz: int, tmp: Path) -> np.ndarray:
-    path = tmp / "in.wav"
-    path.write_bytes(data)
-    with wave.open(str(path), "rb") as w:
+def _read_wav_bytes(data: bytes, fs_hz: int) -> np.ndarray:
+    with wave.open(io.BytesIO(data), "rb") as w:
         rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
         raw = w.readframes(w.getnframes())
     if width != 2:
@@ -224,6 +223,8 @@ class CueTrack:
             self._stopped_sets.add(live.set)
         self.cues += new
         return new
+
+    __call__ = add  # a track is an on_rep callback, as a player is
 
     def render(self, duration_s: float, fs_hz: int = FS_HZ) -> np.ndarray:
         """The track from 0 to `duration_s` (longer if the last cue runs on); the sounds of one

@@ -18,6 +18,7 @@ from barback.cli.common import (
     finish_audio,
     live_view,
     loads_from_args,
+    on_rep,
     positive_float,
     run_ble,
     stop_on_signal_or_after,
@@ -116,11 +117,6 @@ def cmd_capture(args) -> int:
     cues = audio_cues(args, th)
     view = live_view(args, th, parse_loads_kg(loads_from_args(args)))
 
-    def on_rep(r):
-        view.rep(r)
-        if cues is not None:
-            cues(r) if callable(cues) else cues.add(r)
-
     async def run():
         kw: dict = {}
         targets = [Target(role, addr) for role, addr in roles]
@@ -128,7 +124,7 @@ def cmd_capture(args) -> int:
             radio, emus = await emulated_radio([(role, EMULATED_KINDS[role], args.rate) for role, _ in roles], args.source)
             targets = [Target(role, e.address) for (role, _), e in zip(roles, emus)]
             kw = emulated_backend(radio)
-        live = LiveAnalyzer(args.exercise, bar_sensor_id=0, on_rep=on_rep, thresholds=th)
+        live = LiveAnalyzer(args.exercise, bar_sensor_id=0, on_rep=on_rep(view, cues), thresholds=th)
         live.warm_up()
         cap = Capture(targets, args.exercise, args.out, rate_hz=args.rate, on_message=view.message, live=live,
                       athlete=args.athlete or "", loads_kg=loads_from_args(args), **kw)

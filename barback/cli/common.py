@@ -222,6 +222,15 @@ def audio_cues(args, th: Thresholds):
     return player
 
 
+def on_rep(view, cues):
+    """The live callback of capture and replay: the screen, then the rep's cues."""
+    def show(rep) -> None:
+        view.rep(rep)
+        if cues is not None:
+            cues(rep)
+    return show
+
+
 def finish_audio(cues, args, duration_s: float) -> None:
     """Write the session's cue track (--audio-out) once the session is over."""
     if cues is None or not args.audio_out:

@@ -22,6 +22,7 @@ from barback.cli.common import (
     live_view,
     load_spec,
     loads_from_args,
+    on_rep,
     positive_float,
     positive_int,
     progress,
@@ -163,12 +164,7 @@ def cmd_replay(args) -> int:
         if args.screen == "big":
             screen = view
 
-        def on_rep(r):
-            view.rep(r)
-            if cues is not None:
-                cues(r) if callable(cues) else cues.add(r)
-
-        live = LiveAnalyzer(meta.exercise, bar, on_rep=on_rep, thresholds=th)
+        live = LiveAnalyzer(meta.exercise, bar, on_rep=on_rep(view, cues), thresholds=th)
         live.warm_up()
     with screen:
         ing, report = replay(args.recording, speed=args.speed, live=live)

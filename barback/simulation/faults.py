@@ -341,9 +341,8 @@ def run_case(kind: str, seed: int, bases: tuple[Path, Path, Path], work: Path) -
             problems.append("damage not named in a warning")
     lost_samples = 0
     if clock:
-        clock_problems = _judge_clock(kind, rc, out, lines, sent, may_lose, bases[2])
+        clock_problems, lost_samples = _judge_clock(kind, rc, out, lines, sent, may_lose, bases[2])
         problems += clock_problems
-        lost_samples = sum(int(m.group(1)) for p in clock_problems if (m := re.match(r"bar: (\d+) of \d+ samples lost", p)))
     if kind == "csv_junk" and rc == 0:
         from barback.sessions.csv_format import load_session
 
@@ -356,14 +355,16 @@ def run_case(kind: str, seed: int, bases: tuple[Path, Path, Path], work: Path) -
     return Outcome(kind, seed, rc, rc == 2, problems, lost, lost_samples)
 
 
-def _judge_clock(kind: str, rc: int, out: Path, lines: list[str], sent: int, may_lose: int, base: Path) -> list[str]:
+def _judge_clock(kind: str, rc: int, out: Path, lines: list[str], sent: int, may_lose: int,
+                 base: Path) -> tuple[list[str], int]:
     """A falsified sensor clock is recovered from (exit 0), losing no more samples than the damage
-    may cost and shifting none by more than a reboot's pause; a restart is named in a warning."""
+    may cost and shifting none by more than a reboot's pause; a restart is named in a warning.
+    Returns the problems and the good samples lost (beyond what the damage may cost)."""
     if rc != 0:
-        return [f"a {kind.replace('_', ' ')} refused (exit {rc}): the data are all there"]
+        return [f"a {kind.replace('_', ' ')} refused (exit {rc}): the data are all there"], 0
     bar = next((s for s in json.loads(out.read_text())["sensors"] if s["role"] == "bar"), None)
     if bar is None:
-        return ["no bar sensor in the result"]
+        return ["no bar sensor in the result"], 0
     problems = []
     lost = sent - int(bar["n_samples"])
     if lost > may_lose or lost < 0:
@@ -377,7 +378,7 @@ def _judge_clock(kind: str, rc: int, out: Path, lines: list[str], sent: int, may
     named = [int(m.group(1)) for x in lines if (m := re.search(r"bar: dropped \d+ packet\(s\) \((\d+) sample", x))]
     if lost > 0 and sum(named) != lost:
         problems.append(f"bar: {lost} sample(s) lost, {sum(named)} counted in a warning")
-    return problems
+    return problems, max(0, lost - may_lose)
 
 
 def run_suite(n_cases: int, work: Path, first_seed: int = 0) -> Totals:

@@ -14,6 +14,13 @@ from barback.simulation.evaluation import score
 from barback.simulation.simulate import scenario, simulate, write_session
 
 
+def _analyse_and_score(sim, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(load_session(write_session(sim, tmp_path / "s")))
+    return res, score(res, sim.truth)
+
+
 def _true_period(sim) -> float:
     return float(np.median(np.diff([r["concentric_start_s"] for r in sim.truth])))
 
@@ -58,10 +65,7 @@ def test_a_rep_whose_pull_a_long_gap_swallowed_is_counted(tmp_path):
     bar is seen low before the gap and high after it, then lowered in full. All ten reps are
     counted (7 before), the two swallowed ones from the set's rhythm."""
     sim = simulate(scenario("commodity_deadlift_tng", seed=108))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = analyze(load_session(write_session(sim, tmp_path / "s")))
-    s = score(res, sim.truth)
+    res, s = _analyse_and_score(sim, tmp_path)
     assert (s.tp, s.fp, s.fn) == (10, 0, 0)
 
 
@@ -71,10 +75,7 @@ def test_a_rep_whose_integrated_height_fell_short_is_kept_by_its_band_passed_str
     range, and was dropped as a shuffle of the bar; the band-passed height shows a stroke as large
     as the set's others. All ten reps are counted (9 before)."""
     sim = simulate(scenario("commodity_squat", seed=7))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = analyze(load_session(write_session(sim, tmp_path / "s")))
-    s = score(res, sim.truth)
+    res, s = _analyse_and_score(sim, tmp_path)
     assert (s.tp, s.fp, s.fn) == (10, 0, 0)
 
 
@@ -84,10 +85,7 @@ def test_a_rep_whose_rise_a_gap_hid_is_known_by_its_full_descent(name, seed, tmp
     received in full and the data were lost where its rise belongs, with no rep found there, the
     rep happened: both sets were one or two reps short before, and are complete now."""
     sim = simulate(scenario(name, seed=seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = analyze(load_session(write_session(sim, tmp_path / "s")))
-    s = score(res, sim.truth)
+    res, s = _analyse_and_score(sim, tmp_path)
     assert (s.tp, s.fp, s.fn) == (10, 0, 0)
     inferred = [r for r in res.reps if r.quality_grade == "poor"]
     assert inferred and all(not np.isfinite(r.mean_velocity_mps) for r in inferred)  # counted, no velocity
