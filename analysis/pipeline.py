@@ -330,8 +330,10 @@ def warm_kernels() -> None:
     """Load the compiled kernels (from numba's cache, or compile them) by running them on tiny
     inputs, so that a caller can do it while it waits for something else."""
     from barback.analysis.bar import extrema
-    from barback.analysis.orientation import _mahony
+    from barback.analysis.orientation import _despike, _mahony, _rotate
 
     z = np.zeros((2, 3))
     _mahony(z, z + 1.0, 0.01, np.zeros(2), np.array([1.0, 0.0, 0.0, 0.0]), 0, 2, 1, np.empty((0, 4)), np.empty((0, 3)))
+    _rotate(np.zeros((2, 4)), z, np.empty((2, 3)))
+    _despike(np.zeros((3, 3)), np.ones(3), np.empty((3, 3)))
     extrema(np.zeros(3), 1.0)
