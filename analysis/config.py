@@ -61,6 +61,11 @@ class BarDriftRule(Rule):
 
 
 @dataclass(frozen=True)
+class MaxAngleRule(Rule):
+    max_deg: float
+
+
+@dataclass(frozen=True)
 class QualityLimits:
     min_rate_for_velocity_hz: float
     max_gap_in_rep_s: float
@@ -92,6 +97,9 @@ class Thresholds:
     hips_rise_early: HipsRiseEarlyRule
     lockout_hyperextension: LockoutHyperextensionRule
     bar_drift: BarDriftRule
+    side_bend: MaxAngleRule
+    twist: MaxAngleRule
+    bar_tilt: MaxAngleRule
     quality: QualityLimits
 
     def rule(self, flag: str) -> Rule:
@@ -103,7 +111,8 @@ class Thresholds:
 _SECTION_TYPES: dict[str, type] = {
     "velocity_loss": VelocityLossRule, "lumbar_flexion": LumbarFlexionRule,
     "lumbar_flexion_drift": LumbarFlexionDriftRule, "hips_rise_early": HipsRiseEarlyRule,
-    "lockout_hyperextension": LockoutHyperextensionRule, "bar_drift": BarDriftRule, "quality": QualityLimits,
+    "lockout_hyperextension": LockoutHyperextensionRule, "bar_drift": BarDriftRule,
+    "side_bend": MaxAngleRule, "twist": MaxAngleRule, "bar_tilt": MaxAngleRule, "quality": QualityLimits,
 }
 
 
@@ -223,6 +232,9 @@ class PipelineSettings:
     # commodity simulations: within 0.1 m/s²); a "rest" further off is a steady acceleration
     gravity_agreement_mps2: float = 0.25
     # lumbar angles
+    bar_axis_rest_s: float = 1.0  # rests this long show the bar level
+    bar_axis_rest_spread_deg: float = 8.0  # how far apart in roll the rests must be to give the axis
+    bar_tilt_smooth_s: float = 0.2
     lockout_sample_s: float = 0.25  # after each rep's concentric end, the lifter stands at lockout this long
     # a quiet standing and the lockouts agree within a few degrees (more with a lean-back at
     # lockout); a still posture further off is a set-up over the bar, not standing

@@ -11,11 +11,12 @@ from barback.analysis.config import HipsRiseEarlyRule, LumbarFlexionRule, Thresh
 from barback.analysis.results import FlagResult, RepResult, SetResult, count_flags
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
-              "lockout_hyperextension", "bar_drift", "velocity_loss")
+              "lockout_hyperextension", "bar_drift", "velocity_loss", "side_bend", "twist", "bar_tilt")
 # what a lifter or coach reads (the code names stay in the JSON)
 FLAG_LABELS = {"lumbar_flexion": "lower back rounding", "lumbar_flexion_drift": "rounding more each rep",
                "hips_rise_early": "hips rising first", "lockout_hyperextension": "leaning back at lockout",
-               "bar_drift": "bar drifting away", "velocity_loss": "velocity loss"}
+               "bar_drift": "bar drifting away", "velocity_loss": "velocity loss",
+               "side_bend": "back bending to one side", "twist": "trunk twisting", "bar_tilt": "bar tilted (one hand higher)"}
 
 
 def flag_label(name: str) -> str:
@@ -114,6 +115,14 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     v = _get(rep, "bar_drift_m")
     if v is not None and v >= th.bar_drift.max_m:
         out["bar_drift"] = v
+    for flag, key, limit in (("side_bend", "peak_side_bend_deg", th.side_bend.max_deg),
+                             ("twist", "peak_twist_deg", th.twist.max_deg)):
+        v = _get(rep, key)
+        if hinge and v is not None and abs(v) >= limit:  # signed: to the right positive
+            out[flag] = v
+    v = _get(rep, "bar_tilt_deg")
+    if v is not None and v >= th.bar_tilt.max_deg:
+        out["bar_tilt"] = v
     return out
 
 
@@ -130,8 +139,8 @@ def describe(flag: str, value: float, th: Thresholds, pct_of_max: float | None =
                                               early_pct=100 * rule.early_fraction), rule.cue_trunk)
     numbers = rule.numbers()
     numbers.update(value=value, value_cm=value * 100, max_cm=numbers.get("max_m", 0.0) * 100,
-                   early_pct=100 * numbers.get("early_fraction", 0.0))
-    return rule.explanation.format(**numbers), rule.cue
+                   early_pct=100 * numbers.get("early_fraction", 0.0), abs_value=abs(value))
+    return rule.explanation.format(**numbers, side="right" if value > 0 else "left"), rule.cue
 
 def rep_flags(rep: RepResult, th: Thresholds, exercise: str) -> list[FlagResult]:
     """The flags of one rep, explained: the one rule, for offline and live alike."""

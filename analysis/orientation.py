@@ -37,6 +37,9 @@ class Attitude:
     gravity_mps2: FloatArray  # (N,) local |specific force| at rest (absorbs accelerometer scale)
     n_still_periods: int
     acc_bias_sf_mps2: FloatArray = field(default_factory=lambda: np.zeros(3))  # removed before all else
+    # the gyroscope's offset was measured at rest (every axis); otherwise it came from how the tilt
+    # moved, which leaves the heading's share unknown
+    gyro_bias_from_rests: bool = False
 
 
 def row_norm(x: np.ndarray) -> np.ndarray:
@@ -326,7 +329,8 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     amag = row_norm(acc)
     centers = [0.5 * (a + b - 1) for a, b in periods]
     grav = _interp_per_period([float(np.mean(amag[a:b])) for a, b in periods], centers, n, float(np.median(amag)))
-    if len(periods) >= 2 and sum(b - a for a, b in periods) >= 3.0 * s.fs_hz:
+    from_rests = len(periods) >= 2 and sum(b - a for a, b in periods) >= 3.0 * s.fs_hz
+    if from_rests:
         bias = _interp_per_period([np.median(s.gyro_sf_rps[a:b], axis=0) for a, b in periods], centers, n,
                                   np.zeros(3))
     else:  # never (or once) still: the offset from how the tilt moves
@@ -360,7 +364,7 @@ def estimate_attitude(s: UniformStream, settings: PipelineSettings = PipelineSet
     up += up_b
     up /= row_norm(up)[:, None]
     return Attitude(up_sf=up, quat_ws=q_f, still=still, gyro_bias_sf_rps=bias, gravity_mps2=grav,
-                    n_still_periods=len(periods), acc_bias_sf_mps2=acc_bias)
+                    n_still_periods=len(periods), acc_bias_sf_mps2=acc_bias, gyro_bias_from_rests=from_rests)
 
 
 def still_periods(att: Attitude, fs_hz: float, min_s: float = 0.4) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ from barback.analysis.config import PipelineSettings, QualityLimits, Thresholds,
 from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role, Session, load_of_set
-from barback.analysis.lumbar import lumbar_angles
+from barback.analysis.lumbar import lumbar_angles, mean_quat, spine_angles_deg
 from barback.analysis.orientation import Attitude, prepare_stream
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
 from barback.analysis.segmentation import RepWindow, find_reps
@@ -42,9 +42,10 @@ def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[
 def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             thresholds: Thresholds | None = None, loads_kg: dict[int, float] | None = None,
             standing_axes: dict[Role, np.ndarray] | None = None,
-            max_flexion_deg: float | None = None) -> SessionResult:
+            max_flexion_deg: float | None = None, bar_axis_sf: np.ndarray | None = None) -> SessionResult:
     """Analyse a session. `standing_axes` (lumbar role -> long axis in the sensor frame at quiet
-    standing) fixes the zero of the lumbar angles when the session is a window of a longer one."""
+    standing) fixes the zero of the lumbar angles when the session is a window of a longer one;
+    `bar_axis_sf`, the bar's long axis in its sensor's frame, likewise its tilt."""
     th = thresholds or load_thresholds()
     t_start = time.perf_counter()
     warnings = list(session.warnings)
@@ -56,7 +57,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
 
     def bar_path() -> tuple[tuple[UniformStream, Attitude, float], BarTrack, list[RepWindow]]:
         u, att, rate_hz = _prepare(session, Role.BAR, settings)
-        track = track_bar(u, att, settings)
+        track = track_bar(u, att, settings, axis_sf=bar_axis_sf)
         return (u, att, rate_hz), track, find_reps(track, session.exercise, settings)
 
     track: BarTrack | None = None
@@ -117,10 +118,15 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             rep, horizontal[(w.set_no, w.rep_no)] = _bar_metrics(track, w, session.exercise, th.quality)
             if t_lum is not None:
                 _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
+                if angles.anatomical_quat is not None:
+                    _side_metrics(rep, w, t_lum, angles.anatomical_quat)
                 if max_flexion_deg and rep.peak_lumbar_flexion_deg is not None:
                     rep.peak_lumbar_flexion_pct_max = 100.0 * rep.peak_lumbar_flexion_deg / max_flexion_deg
             reps.append(rep)
         paths = _drift_against_set_lean(reps, windows, horizontal, track)
+        if track.tilt_deg is None and windows:
+            warnings.append("bar: its long axis was not found (no rests at rolls 8° or more apart, level on the "
+                            "floor or in the rack): bar tilt is not measured")
         _withhold_inconsistent(reps)
         if not windows:
             warnings.append("no reps found in this session")
@@ -178,6 +184,9 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str, q: QualityLimits)
         quality.append(f"implausible measurement ({mv:.2f} m/s over {rom:.2f} m) withheld: the rep is counted")
     if grade == "poor":
         mv = rom = drift = float("nan")
+    tilt = None
+    if track.tilt_deg is not None and grade != "poor":
+        tilt = float(track.tilt_deg[i0:i1 + 1].max())
     rep = RepResult(
         set=w.set_no, rep=w.rep_no, concentric_start_s=w.concentric_start_s,
         concentric_end_s=w.concentric_end_s, peak_velocity_time_s=w.peak_velocity_s,
@@ -185,7 +194,8 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str, q: QualityLimits)
         lockout_end_s=w.lockout_end_s, setup_start_s=w.setup_start_s, mean_velocity_mps=mv,
         peak_velocity_mps=float(v[i0:i1 + 1].max()) if grade != "poor" else float("nan"), rom_m=rom,
         time_to_peak_velocity_s=w.peak_velocity_s - w.concentric_start_s, bar_drift_m=drift,
-        quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=None if grade == "poor" else unc)
+        quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=None if grade == "poor" else unc,
+        bar_tilt_deg=tilt)
     return rep, horizontal
 
 
@@ -296,6 +306,20 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
                                     float(-f.min()) if len(f) else 0.0)
     else:
         withhold_implausible_angles(rep, th.quality, 0.0, 0.0)
+
+
+def _side_metrics(rep: RepResult, w: RepWindow, t_lum: np.ndarray, rel_q: np.ndarray) -> None:
+    """Peak side bend and twist of the spine between the sensors during the pull, signed (to the
+    right positive), against the rep's own lockout: upright, and seconds away, within the time
+    over which the two sensors' gyroscope headings hold (see analysis.lumbar)."""
+    lock_end = min(w.lockout_end_s, w.concentric_end_s + 1.5)
+    j0, j1 = np.searchsorted(t_lum, [w.concentric_end_s, max(lock_end, w.concentric_end_s + 0.05)])
+    k0, k1 = np.searchsorted(t_lum, [w.concentric_start_s, w.concentric_end_s])
+    if j1 - j0 < 2 or k1 - k0 < 2 or w.broken_by_gap:
+        return
+    _, side, twist = spine_angles_deg(rel_q[k0:k1], mean_quat(rel_q[j0:j1]))
+    rep.peak_side_bend_deg = float(side[np.argmax(np.abs(side))])
+    rep.peak_twist_deg = float(twist[np.argmax(np.abs(twist))])
 
 
 def withhold_implausible_angles(rep: RepResult, q: QualityLimits, flexion_max_deg: float, extension_max_deg: float) -> None:

@@ -57,6 +57,11 @@ class RepResult:
     hip_rise_from: str | None = None
     lockout_lean_back_deg: float | None = None
     lockout_lumbar_extension_deg: float | None = None
+    # the spine between the sensors during the pull, against the rep's lockout: to the right
+    # positive (side bend: the upper trunk tilting right; twist: the chest turning right)
+    peak_side_bend_deg: float | None = None
+    peak_twist_deg: float | None = None
+    bar_tilt_deg: float | None = None  # the bar's long axis from level during the pull (one hand higher), unsigned
     flags: list[FlagResult] = field(default_factory=list)
     quality: list[str] = field(default_factory=list)
     # "good": clean data through the concentric phase; "fair": estimated through a short gap or
@@ -164,6 +169,15 @@ def _clean(x):
     if hasattr(x, "item"):  # numpy scalar
         return _clean(x.item())
     return x
+
+
+def sided_deg(value: float | None) -> str:
+    """A signed side angle (to the right positive) in words: "6° R", "12° L", "0°"; "–" unknown."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if round(abs(value)) == 0:
+        return "0°"
+    return f"{abs(value):.0f}° {'R' if value > 0 else 'L'}"
 
 
 def mean_power_w(load_kg: float | None, mean_velocity_mps: float) -> float | None:

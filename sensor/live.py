@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from barback.analysis.bar import long_axis_from_rests
 from barback.analysis.config import PipelineSettings, Thresholds, load_thresholds
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role
@@ -79,6 +80,8 @@ class LiveAnalyzer:
         self._peak = 0.0
         self._t_prev: float | None = None
         self._due: float | None = None  # session time at which to analyse after a top
+        self._bar_rests: dict[float, np.ndarray] = {}  # the bar's level rests so far: mid time -> up_sf
+        self._bar_axis: np.ndarray | None = None
 
     @property
     def delays_s(self) -> list[float]:
@@ -155,6 +158,18 @@ class LiveAnalyzer:
                 self._standing[role] = standing_reference(att, u.t_s, u.fs_hz, settings=self.settings)[0]
         return self._standing
 
+    def _learn_bar_axis(self, res) -> None:
+        """Keep the bar's level rests across windows (rolls change between sets, beyond any one
+        window) and the long axis they give, for the next window's bar tilt."""
+        track = res.series.bar if res.series is not None else None
+        if track is None or track.rest_t_s is None:
+            return
+        for t, up in zip(track.rest_t_s.tolist(), track.rest_up_sf):
+            self._bar_rests.setdefault(round(t, 1), up)
+        axis = long_axis_from_rests(np.array(list(self._bar_rests.values())).reshape(-1, 3), self.settings)
+        if axis is not None:
+            self._bar_axis = axis
+
     def analyse(self, ingest, now_s: float) -> list[LiveRep]:
         t0 = time.perf_counter()
         axes = self._standing_axes(ingest)
@@ -162,9 +177,10 @@ class LiveAnalyzer:
         if Role.BAR not in window.streams or len(window.streams[Role.BAR]) < 20:
             return []
         try:
-            res = analyze(window, self.settings, self.thresholds, standing_axes=axes)
+            res = analyze(window, self.settings, self.thresholds, standing_axes=axes, bar_axis_sf=self._bar_axis)
         except ValueError:
             return []
+        self._learn_bar_axis(res)
         out = []
         for r in res.reps:
             if r.concentric_start_s < self._last_end - 0.1:  # already reported (seen again in this window)

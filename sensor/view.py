@@ -7,6 +7,7 @@ import sys
 
 from rich.console import Console
 
+from barback.analysis.results import sided_deg
 from barback.sensor.live import LiveRep
 
 _FONT = {
@@ -27,6 +28,16 @@ def big(text: str) -> str:
         for i in range(5):
             rows[i] += glyph[i] + " "
     return "\n".join(rows)
+
+
+def _sides(r) -> str:
+    """Side bend, twist and bar tilt where they were measured: ", side 6° R, twist 2° L, bar 1°"."""
+    out = ""
+    if r.peak_side_bend_deg is not None:
+        out += f", side {sided_deg(r.peak_side_bend_deg)}, twist {sided_deg(r.peak_twist_deg)}"
+    if r.bar_tilt_deg is not None:
+        out += f", bar tilt {r.bar_tilt_deg:.0f}°"
+    return out
 
 
 class LiveView:
@@ -52,7 +63,7 @@ class LiveView:
         if known:
             self.console.print(f"[bold]set {live.set} rep {live.rep}[/bold]  {r.mean_velocity_mps:.2f} m/s mean, "
                                f"{r.peak_velocity_mps:.2f} peak, loss {live.velocity_loss_pct:.0f} %, "
-                               f"lumbar flexion {flex}, trunk {incl}, data {r.quality_grade}", highlight=False)
+                               f"lumbar flexion {flex}, trunk {incl}{_sides(r)}, data {r.quality_grade}", highlight=False)
         else:
             self.console.print(f"[bold]set {live.set} rep {live.rep}[/bold]  counted; velocity unknown "
                                f"({'; '.join(r.quality)})", highlight=False)

@@ -19,7 +19,8 @@ REP_COLUMNS = (
     "rom_m", "time_to_peak_velocity_s", "velocity_loss_pct", "bar_drift_m", "peak_lumbar_flexion_deg",
     "peak_lumbar_flexion_pct_max",
     "lumbar_flexion_rise_deg", "peak_trunk_inclination_deg", "hip_rise_deg", "lockout_lean_back_deg",
-    "lockout_lumbar_extension_deg", "setup_start_s", "eccentric_start_s", "eccentric_end_s", "lockout_end_s",
+    "lockout_lumbar_extension_deg", "peak_side_bend_deg", "peak_twist_deg", "bar_tilt_deg",
+    "setup_start_s", "eccentric_start_s", "eccentric_end_s", "lockout_end_s",
 )
 
 

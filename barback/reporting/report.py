@@ -19,7 +19,7 @@ import numpy as np
 
 from barback.analysis.config import Thresholds, load_thresholds
 from barback.analysis.flags import flag_label
-from barback.analysis.results import SessionResult, mean_power_w
+from barback.analysis.results import SessionResult, mean_power_w, sided_deg
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -268,8 +268,11 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
         out.append("</table>")
     out.append("<h2>Figures</h2>")
     out += [figure_html(fg) for fg in figs]
+    sided = any(r.peak_side_bend_deg is not None for r in result.reps)
+    tilted = any(r.bar_tilt_deg is not None for r in result.reps)
     out.append("<h2>Every rep</h2><table><tr><th>set</th><th>rep</th><th>MV (m/s)</th><th>PV (m/s)</th>"
                "<th>ROM (m)</th><th>VL (%)</th><th>lumbar flexion (°)</th><th>trunk incl. (°)</th>"
+               + "<th>side bend</th><th>trunk twist</th>" * sided + "<th>bar tilt (°)</th>" * tilted +
                "<th>bar drift (cm)</th><th class='l'>quality</th><th class='l'>flags</th></tr>")
     for r in result.reps:
         flags = "<br>".join(f"<span class='flag'>{e(flag_label(f.name))}</span>: {e(f.explanation)} <i>Cue: {e(f.cue)}</i>"
@@ -282,6 +285,8 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
         out.append(f"<tr class='rep'><td>{r.set}</td><td>{r.rep}</td><td>{mv}</td>"
                    f"<td>{_fmt(r.peak_velocity_mps)}</td><td>{_fmt(r.rom_m)}</td><td>{_fmt(r.velocity_loss_pct, 0)}</td>"
                    f"<td>{_fmt(r.peak_lumbar_flexion_deg, 1)}</td><td>{_fmt(r.peak_trunk_inclination_deg, 1)}</td>"
+                   + (f"<td>{sided_deg(r.peak_side_bend_deg)}</td><td>{sided_deg(r.peak_twist_deg)}</td>" if sided else "")
+                   + (f"<td>{_fmt(r.bar_tilt_deg, 1)}</td>" if tilted else "") +
                    f"<td>{_fmt(drift, 1)}</td><td class='l quality'>{quality}</td><td class='l'>{flags}</td></tr>")
     out.append("</table>")
     if result.warnings:  # for whoever wants to know how the data came in: after the results, folded
@@ -387,9 +392,10 @@ def _pdf_rep_table(pdf, plt, result: SessionResult) -> None:
     """The rep table, 30 rows an A4 page; the flags in words, one to a line, inside their cell."""
     rows = [[str(r.set), str(r.rep), _fmt(r.mean_velocity_mps), _fmt(r.peak_velocity_mps), _fmt(r.rom_m),
              _fmt(r.velocity_loss_pct, 0), _fmt(r.peak_lumbar_flexion_deg, 1), _fmt(r.peak_trunk_inclination_deg, 1),
+             f"{sided_deg(r.peak_side_bend_deg)} / {sided_deg(r.peak_twist_deg)}", _fmt(r.bar_tilt_deg, 1),
              r.quality_grade, "\n".join(flag_label(n) for n in r.flag_names) or "–"] for r in result.reps]
-    cols = ["set", "rep", "MV m/s", "PV m/s", "ROM m", "VL %", "flex °", "incl °", "data", "flags"]
-    widths = [0.05, 0.05, 0.08, 0.08, 0.08, 0.07, 0.08, 0.08, 0.07, 0.26]
+    cols = ["set", "rep", "MV m/s", "PV m/s", "ROM m", "VL %", "flex °", "incl °", "side/twist", "tilt °", "data", "flags"]
+    widths = [0.04, 0.04, 0.07, 0.07, 0.07, 0.06, 0.07, 0.07, 0.1, 0.06, 0.06, 0.22]
     for start in range(0, max(len(rows), 1), 30):
         page = plt.figure(figsize=(8.27, 11.69))
         ax = page.add_axes([0.04, 0.04, 0.92, 0.92])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Literal, TextIO
 
-from barback.analysis.results import SessionResult
+from barback.analysis.results import SessionResult, sided_deg
 
 _Justify = Literal["left", "right"]
 _REP_COLUMNS: tuple[tuple[str, _Justify], ...] = (
@@ -26,15 +26,23 @@ def print_reps(result: SessionResult, file: TextIO | None = None) -> None:
     who = " · ".join(x for x in (result.athlete, result.date) if x)
     t = Table(title=(f"{who}: " if who else "") + f"{result.exercise.replace('_', ' ')}: {len(result.reps)} reps in "
                     f"{len(result.sets)} set(s), data quality {result.quality_grade}")
-    for col, just in _REP_COLUMNS:
+    sided = any(r.peak_side_bend_deg is not None for r in result.reps)
+    tilted = any(r.bar_tilt_deg is not None for r in result.reps)
+    cols = list(_REP_COLUMNS)
+    right: _Justify = "right"
+    extra = [("side/twist", right)] * sided + [("bar tilt °", right)] * tilted
+    cols[-2:-2] = extra  # before quality and flags
+    for col, just in cols:
         t.add_column(col, justify=just)
     for r in result.reps:
         mv = _num(r.mean_velocity_mps)
         if r.quality_grade == "fair" and r.mean_velocity_uncertainty_mps is not None and mv != "–":
             mv += f" ±{r.mean_velocity_uncertainty_mps:.2f}"
+        side = [f"{sided_deg(r.peak_side_bend_deg)} / {sided_deg(r.peak_twist_deg)}"] * sided
+        tilt = [_num(r.bar_tilt_deg, 1)] * tilted
         t.add_row(str(r.set), str(r.rep), mv, _num(r.peak_velocity_mps), _num(r.rom_m),
                   _num(r.velocity_loss_pct, 0), _num(r.peak_lumbar_flexion_deg, 1), _num(r.peak_trunk_inclination_deg, 1),
-                  r.quality_grade, ", ".join(r.flag_names) or "ok")
+                  *side, *tilt, r.quality_grade, ", ".join(r.flag_names) or "ok")
     console.print(t)
     for r in result.reps:
         if r.quality_grade == "poor":

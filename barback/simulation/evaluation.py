@@ -8,9 +8,11 @@ import numpy as np
 
 from barback.analysis.results import RepResult, SessionResult
 
-CORE_FLAGS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift", "velocity_loss")
+CORE_FLAGS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift", "velocity_loss",
+              "side_bend", "twist", "bar_tilt")
 METRICS = ("mean_velocity_mps", "peak_velocity_mps", "rom_m", "peak_lumbar_flexion_deg",
-           "peak_trunk_inclination_deg", "bar_drift_m", "concentric_start_s", "concentric_end_s")
+           "peak_trunk_inclination_deg", "bar_drift_m", "concentric_start_s", "concentric_end_s",
+           "peak_side_bend_deg", "peak_twist_deg", "bar_tilt_deg")
 
 
 @dataclass

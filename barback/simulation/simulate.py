@@ -32,6 +32,7 @@ from barback.analysis.units import G0_MPS2
 
 FINE_HZ = 1000.0
 FLAG_FAULTS = ("lumbar_flexion", "hips_rise_early", "lockout_hyperextension", "bar_drift")
+SIDE_FAULTS = ("side_bend", "twist", "bar_tilt")  # one-sided loading (drawn apart, see SimConfig)
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,23 @@ class SimConfig:
     lockout_sway_m: float = 0.003  # band-limited (< 1.2 Hz) bar sway while it is held
     rep_pause_s: tuple[float, float] | None = None  # pause between reps (None: exercise default)
     velocity_shape: tuple[float, float] = (1.0, 2.0)  # exponent a of the sin^a velocity profile
+    # One-sided loading, drawn from a random stream of its own (so that the scenarios without it
+    # are unchanged): every pull of a deadlift bends and twists the spine and tilts the bar a
+    # little (up to natural_asymmetry_deg of side bend, 0.7 of it of twist, 0.5 of it of bar
+    # tilt); side_fault_rate of the pulls carry one of SIDE_FAULTS (side bend 12-20 deg, twist
+    # 9-15 deg, bar tilt 6-10 deg), to either side.
+    natural_asymmetry_deg: float = 0.0
+    side_fault_rate: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------
 # Motion timeline on the fine grid
 # --------------------------------------------------------------------------------------------
 
-_BODY = ("heading", "base_x", "base_y", "hip_z", "pelvis", "flex", "lat")
-_BAR = ("bar_x", "bar_y", "bar_z", "bar_roll", "bar_yaw")
+# lat: side bend of the upper segment, to the right positive; twist: its axial turn, the chest
+# to the right positive; bar_tilt: the bar's left end up (its +y end), about the forward axis
+_BODY = ("heading", "base_x", "base_y", "hip_z", "pelvis", "flex", "lat", "twist")
+_BAR = ("bar_x", "bar_y", "bar_z", "bar_roll", "bar_yaw", "bar_tilt")
 
 
 def _shape(n: int, a: float, dip: float = 0.0) -> np.ndarray:
@@ -133,6 +143,7 @@ class _Timeline:
         self.bar_sway_m = 0.0
         self.first_motion: int | None = None  # fine index where the first set's lifting begins
         self.set_end: int | None = None  # fine index where the last set's last rep has ended
+        self.side_rng: np.random.Generator | None = None  # one-sided loading's own stream
 
     @property
     def t_now(self) -> float:
@@ -327,10 +338,56 @@ def _lower_body(trunk_from, flex_from, trunk_to, flex_to, hip_from, hip_to):
     }
 
 
+def _three_knots(v0: float, peak: float, v1: float, at: float):
+    """A smooth path from v0 through peak (at progress `at`) to v1 over lam in [0, 1]."""
+    def f(lam):
+        lam = np.asarray(lam, float)
+        up = 0.5 - 0.5 * np.cos(np.pi * np.clip(lam / at, 0, 1))
+        down = 0.5 - 0.5 * np.cos(np.pi * np.clip((lam - at) / (1 - at), 0, 1))
+        return np.where(lam < at, v0 + (peak - v0) * up, peak + (v1 - peak) * down)
+    return f
+
+
+def _side_pull(cfg: SimConfig, tl: _Timeline) -> tuple[dict, str | None]:
+    """One pull's one-sided loading: channel paths over the pull (from the set-up's side bend and
+    twist through a peak early in the pull to what is left at lockout; the bar level on the floor,
+    tilting as one side leads and keeping part of it at the top) and its fault, if any."""
+    rng = tl.side_rng
+    if rng is None or (cfg.natural_asymmetry_deg <= 0 and cfg.side_fault_rate <= 0):
+        return {}, None
+    nat = np.deg2rad(cfg.natural_asymmetry_deg)
+    side, twist, tilt = (rng.uniform(-1, 1) * nat * k for k in (1.0, 0.7, 0.5))
+    fault = str(rng.choice(SIDE_FAULTS)) if rng.uniform() < cfg.side_fault_rate else None
+    sign = rng.choice([-1.0, 1.0])
+    if fault == "side_bend":
+        side = sign * np.deg2rad(rng.uniform(12, 20))
+    elif fault == "twist":
+        twist = sign * np.deg2rad(rng.uniform(9, 15))
+    elif fault == "bar_tilt":
+        tilt = sign * np.deg2rad(rng.uniform(6, 10))
+    at = rng.uniform(0.25, 0.5)
+    return {"lat": _three_knots(tl.state["lat"], side, side * rng.uniform(0, 0.15), at),
+            "twist": _three_knots(tl.state["twist"], twist, twist * rng.uniform(0, 0.15), at),
+            "bar_tilt": _three_knots(tl.state["bar_tilt"], tilt, tilt * rng.uniform(0.3, 0.8), 0.5)}, fault
+
+
+def _side_setup(cfg: SimConfig, tl: _Timeline) -> dict:
+    """Lowering to the next pull: the spine takes its set-up side bend and twist, the bar lands
+    level on its plates."""
+    rng = tl.side_rng
+    if rng is None or (cfg.natural_asymmetry_deg <= 0 and cfg.side_fault_rate <= 0):
+        return {}
+    nat = np.deg2rad(cfg.natural_asymmetry_deg)
+    lat0, tw0, ti0 = tl.state["lat"], tl.state["twist"], tl.state["bar_tilt"]
+    lat1, tw1 = rng.uniform(-0.5, 0.5) * nat, rng.uniform(-0.35, 0.35) * nat
+    return {"lat": lambda lam: lat0 + (lat1 - lat0) * lam, "twist": lambda lam: tw0 + (tw1 - tw0) * lam,
+            "bar_tilt": lambda lam: ti0 * (1 - lam)}
+
+
 def _rep_truth(tl: _Timeline, set_no: int, rep_no: int, i0: int, i1: int, plan: _RepPlan,
-               p: dict) -> None:
+               p: dict, side_fault: str | None = None) -> None:
     tl.reps.append(dict(set=set_no, rep=rep_no, i0=i0, i1=i1, fault=plan.fault,
-                        drift=p.get("drift", 0.0)))
+                        drift=p.get("drift", 0.0), side_fault=side_fault))
 
 
 def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: bool = False):
@@ -376,11 +433,12 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
             p["flex_b"] = tl.state["flex"]
             p["trunk_b"] = tl.state["pelvis"] + tl.state["flex"]
             hip_from = tl.state["hip_z"]
+        side, side_fault = _side_pull(cfg, tl)
         i0, i1 = tl.bar_stroke(plan.rom / plan.mv, plan.rom, a, dip,
-                               _pull_body(p, hip_from, hip_stand), drift_m=p["drift"], steady_m=p["steady"],
+                               {**_pull_body(p, hip_from, hip_stand), **side}, drift_m=p["drift"], steady_m=p["steady"],
                                end_dx=rng.uniform(-0.015, 0.01),
                                roll_rad=np.deg2rad(rng.uniform(-6, 6)), end_roll_rad=roll_step[r])
-        _rep_truth(tl, set_no, r + 1, i0, i1, plan, p)
+        _rep_truth(tl, set_no, r + 1, i0, i1, plan, p, side_fault)
         lock = cfg.rep_pause_s or ((0.3, 1.2) if not romanian else (0.5, 1.5))
         tl.hold(rng.uniform(*lock), sway=0.5, bar_held=True)
         last = r == len(plans) - 1
@@ -390,8 +448,8 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
         nxt = _deadlift_poses(rng, _RepPlan(0.5, None, rom_full))
         drop = tl.state["bar_z"] - 0.225  # back to the floor (plates' radius)
         tl.bar_stroke(rng.uniform(0.9, 1.5), -drop, rng.uniform(1.0, 1.6), 0.0,
-                      _lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
-                                  nxt["trunk_b"], nxt["flex_b"], tl.state["hip_z"], hip_b),
+                      {**_lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
+                                     nxt["trunk_b"], nxt["flex_b"], tl.state["hip_z"], hip_b), **_side_setup(cfg, tl)},
                       drift_m=rng.uniform(-0.01, 0.01), end_dx=-tl.state["bar_x"],
                       roll_rad=np.deg2rad(rng.uniform(-4, 4)))
     tl.set_end = tl.n
@@ -455,6 +513,7 @@ def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: 
 
 def _build_timeline(cfg: SimConfig, rng: np.random.Generator) -> _Timeline:
     tl = _Timeline(rng)
+    tl.side_rng = np.random.default_rng([cfg.seed, 15])
     s = tl.state
     s["hip_z"] = 0.95
     s["bar_z"] = 0.225 if cfg.exercise in ("deadlift", "romanian_deadlift") else (
@@ -524,7 +583,7 @@ def _body_kinematics(ch: dict[str, np.ndarray]):
     sm = {k: gaussian_filter1d(ch[k], 25.0, mode="nearest") for k in _BODY}
     heading = _rot_z(sm["heading"])
     pelvis_rot = heading * _rot_y(sm["pelvis"])
-    upper_rot = heading * _rot_y(sm["pelvis"] + sm["flex"]) * _rot_x(sm["lat"])
+    upper_rot = heading * _rot_y(sm["pelvis"] + sm["flex"]) * _rot_x(sm["lat"]) * _rot_z(-sm["twist"])
     hip = np.column_stack([sm["base_x"], sm["base_y"], sm["hip_z"]])
     sacrum = hip + pelvis_rot.apply([-0.11, 0.0, 0.08])
     l5 = hip + pelvis_rot.apply([-0.07, 0.0, 0.13])
@@ -636,7 +695,8 @@ def _arrival_times(rng, t: np.ndarray, batch: int) -> np.ndarray:
 
 # which injected faults the sensors can show: rounding needs both lumbar sensors, the trunk's faults
 # one; hips rising first is a fault of pulls and squats from the bottom
-_FAULT_NEEDS = {"lumbar_flexion": 2, "hips_rise_early": 1, "lockout_hyperextension": 1, "bar_drift": 0}
+_FAULT_NEEDS = {"lumbar_flexion": 2, "hips_rise_early": 1, "lockout_hyperextension": 1, "bar_drift": 0,
+                "side_bend": 2, "twist": 2, "bar_tilt": 0}
 _FAULT_EXERCISES = {"lumbar_flexion": ("deadlift", "romanian_deadlift", "squat"),
                     "hips_rise_early": ("deadlift", "squat"),
                     "lockout_hyperextension": ("deadlift", "romanian_deadlift", "squat")}
@@ -678,13 +738,17 @@ def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> lis
             set=r["set"], rep=r["rep"], concentric_start_s=t0, concentric_end_s=t1,
             mean_velocity_mps=rom / (t1 - t0), peak_velocity_mps=float(vz[i0:i1].max()), rom_m=rom,
             bar_drift_m=float(np.max(np.abs(x - x[0]))),  # furthest from where the pull began
-            fault=r["fault"],
+            fault=r["fault"], side_fault=r.get("side_fault"),
+            bar_tilt_deg=float(np.rad2deg(np.abs(ch["bar_tilt"][i0:i1]).max())),
         )
         if cfg.lumbar_sensors >= 1:
             rep["peak_trunk_inclination_deg"] = float(trunk[i0:i1].max())
             rep["hip_rise_deg"] = float(pelvis[i0:i1][early].max() - pelvis[i0])  # the pelvis tips first
             rep["lockout_lean_back_deg"] = float(-trunk[i1:j + 1].min())
         if cfg.lumbar_sensors >= 2:
+            for key, chan in (("peak_side_bend_deg", "lat"), ("peak_twist_deg", "twist")):
+                v = np.rad2deg(sm[chan][i0:i1])
+                rep[key] = float(v[np.argmax(np.abs(v))])  # from neutral standing, to the right positive
             rep["peak_lumbar_flexion_deg"] = float(flex[i0:i1].max())
             rep["lockout_lumbar_extension_deg"] = float(-flex[i1:j + 1].min())
         reps.append(rep)
@@ -695,6 +759,9 @@ def _truth(cfg: SimConfig, tl: _Timeline, ch: dict, sm: dict, thresholds) -> lis
             r["velocity_loss_pct"] = 100.0 * (best - r["mean_velocity_mps"]) / best
     for r in reps:
         r["flags"] = _true_flags(cfg, r["fault"], r["velocity_loss_pct"], thresholds.velocity_loss.threshold_pct)
+        sf = r["side_fault"]
+        if sf and cfg.lumbar_sensors >= _FAULT_NEEDS[sf]:
+            r["flags"] = sorted(r["flags"] + [sf])
     return reps
 
 
@@ -730,7 +797,7 @@ def simulate(cfg: SimConfig) -> SimulatedSession:
     sensors: dict[str, dict[str, np.ndarray]] = {}
 
     # bar: sensor clipped on the shaft, 3 cm off the bar axis, any mounting rotation
-    bar_rot = _rot_z(ch["bar_yaw"]) * _rot_y(ch["bar_roll"])
+    bar_rot = _rot_z(ch["bar_yaw"]) * _rot_x(ch["bar_tilt"]) * _rot_y(ch["bar_roll"])
     mount_b = Rotation.random(random_state=rng.integers(1 << 31))
     lever = np.array([0.0, rng.uniform(0.1, 0.3), 0.03])
     pos_bar = np.column_stack([ch["bar_x"], ch["bar_y"], ch["bar_z"]]) + bar_rot.apply(lever)
@@ -822,6 +889,9 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
         "squat": dict(exercise="squat"),
         "bench_press": dict(exercise="bench_press", lumbar_sensors=0, faults=("bar_drift",)),
         "deadlift_form_faults": dict(fault_rate=0.6, reps_per_set=6),
+        # one-sided loading: every pull a little asymmetric, 40 % with a side bend, a twist or a
+        # tilted bar (issue 15)
+        "deadlift_one_sided": dict(natural_asymmetry_deg=3.0, side_fault_rate=0.4, reps_per_set=6),
         # a poor sensor: 3x the noise, 2.5x the accelerometer bias, 3x the gyro bias, 2x scale errors
         "deadlift_noisy_imu": dict(noise=NoiseModel(acc_noise_ug_rthz=600, gyro_noise_mdps_rthz=30, acc_bias_g=0.05,
                                                     gyro_bias_dps=3.0, acc_scale_err=0.02, gyro_scale_err=0.02,
@@ -843,7 +913,8 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
 
 SCENARIOS = ("deadlift_100hz", "deadlift_52hz", "deadlift_200hz", "deadlift_one_lumbar",
              "deadlift_touch_and_go", "deadlift_grinding", "deadlift_ble_arrival",
-             "romanian_deadlift", "squat", "bench_press", "deadlift_form_faults", "deadlift_noisy_imu")
+             "romanian_deadlift", "squat", "bench_press", "deadlift_form_faults", "deadlift_noisy_imu",
+             "deadlift_one_sided")
 COMMODITY_SCENARIOS = ("commodity_deadlift", "commodity_deadlift_tng", "commodity_rdl", "commodity_squat",
                        "commodity_deadlift_lumbar")
 
