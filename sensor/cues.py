@@ -45,6 +45,9 @@ FLAG_WORDS = {
     "lockout_hyperextension": "don't lean back",
     "bar_drift": "bar close",
     "velocity_loss": "slowing down",
+    "side_bend": "square up",
+    "twist": "chest square",
+    "bar_tilt": "level the bar",
 }
 GAP_S = 0.1  # between the sounds of one rep
 

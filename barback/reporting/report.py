@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 FLAG_COLOURS = {
     "lumbar_flexion": "#d62728", "lumbar_flexion_drift": "#e377c2", "hips_rise_early": "#ff7f0e",
     "lockout_hyperextension": "#9467bd", "bar_drift": "#8c564b", "velocity_loss": "#bcbd22",
+    "side_bend": "#17becf", "twist": "#1f77b4", "bar_tilt": "#7f7f7f",
 }
 OK_COLOUR = "#2ca02c"
 

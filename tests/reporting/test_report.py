@@ -277,3 +277,12 @@ def test_the_report_gives_each_loaded_set_its_mean_power(result):
     assert "<th>mean power (W)</th>" in html
     s = loaded.sets[0]
     assert f"<td>{120.0 * 9.80665 * s.mean_of_mean_velocity_mps:.0f}</td>" in html
+
+
+def test_every_flag_has_a_colour_and_a_label():
+    """A flag without a colour crashed the report (the one-sided flags, when added)."""
+    from barback.analysis.flags import FLAG_LABELS, FLAG_NAMES
+    from barback.reporting.report import FLAG_COLOURS
+    from barback.sensor.cues import FLAG_WORDS
+
+    assert set(FLAG_NAMES) == set(FLAG_COLOURS) == set(FLAG_LABELS) == set(FLAG_WORDS)
