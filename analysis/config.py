@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from barback.analysis.imu import EXERCISES
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -30,7 +32,6 @@ class VelocityLossRule(Rule):
 
 @dataclass(frozen=True)
 class LumbarFlexionRule(Rule):
-    peak_deg: float
     gain_deg: float
     pct_of_max: float
     explanation_pct: str
@@ -74,12 +75,21 @@ class QualityLimits:
     fair_rate_hz: float
     plausible_mv_min_mps: float
     plausible_mv_max_mps: float
-    plausible_rom_min_m: float
-    plausible_rom_bench_min_m: float
-    plausible_rom_max_m: float
     plausible_flexion_max_deg: float
     plausible_extension_max_deg: float
     plausible_inclination_max_deg: float
+
+
+@dataclass(frozen=True)
+class ExerciseProfile:
+    """What differs between lifts: the velocity at 1RM (the e1RM's minimum velocity threshold),
+    the range of motion a completed rep can have, and the lumbar flexion limit."""
+
+    mvt_mps: float
+    rom_min_m: float
+    rom_max_m: float
+    lumbar_flexion_peak_deg: float
+    source: str
 
 
 # numbers that are fractions; every other number is a positive quantity
@@ -101,6 +111,7 @@ class Thresholds:
     twist: MaxAngleRule
     bar_tilt: MaxAngleRule
     quality: QualityLimits
+    exercise: dict[str, ExerciseProfile]  # by exercise name (analysis.imu.EXERCISES)
 
     def rule(self, flag: str) -> Rule:
         r = getattr(self, flag)
@@ -134,8 +145,21 @@ def load_thresholds(path: str | Path | None = None, overrides: dict[str, float] 
     else:
         text = Path(path).read_text()
     raw = tomllib.loads(text)
+    profiles = raw.pop("exercise", None)
+    if not isinstance(profiles, dict):
+        raise KeyError("threshold section [exercise] is missing")
+    if set(profiles) != set(EXERCISES):
+        odd = sorted(set(profiles) ^ set(EXERCISES))
+        raise KeyError(f"threshold section [exercise] must have one table per exercise ({', '.join(EXERCISES)}); "
+                       f"check {', '.join(odd)}")
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
+        if section == "exercise":  # exercise.sumo_deadlift.mvt_mps=0.2
+            name, _, key = key.partition(".")
+            if name not in profiles or key not in {f.name for f in fields(ExerciseProfile) if f.type in ("float", float)}:
+                raise KeyError(f"unknown threshold {dotted!r}")
+            profiles[name][key] = value
+            continue
         cls = _SECTION_TYPES.get(section)
         if cls is None or key not in {f.name for f in fields(cls) if f.type in ("float", float)}:
             raise KeyError(f"unknown threshold {dotted!r}")
@@ -143,28 +167,40 @@ def load_thresholds(path: str | Path | None = None, overrides: dict[str, float] 
     unknown = set(raw) - set(_SECTION_TYPES) - {"version"}
     if unknown:
         raise KeyError(f"unknown threshold section(s) {', '.join(sorted(unknown))}")
-    sections = {}
+    sections = {name: _section(f"exercise.{name}", ExerciseProfile, sec) for name, sec in profiles.items()}
+    for name, prof in sections.items():
+        if prof.rom_min_m >= prof.rom_max_m:
+            raise ValueError(f"exercise.{name}: rom_min_m must be below rom_max_m")
+    out: dict[str, Any] = {"exercise": sections}
     for name, cls in _SECTION_TYPES.items():
         sec = raw.get(name)
         if not isinstance(sec, dict):
             raise KeyError(f"threshold section [{name}] is missing")
-        known = {f.name: f.type for f in fields(cls)}
-        extra = set(sec) - set(known)
-        if extra:
-            raise KeyError(f"unknown threshold {name}.{sorted(extra)[0]}")
-        missing = set(known) - set(sec)
-        if missing:
-            raise KeyError(f"threshold {name}.{sorted(missing)[0]} is missing")
-        values = {}
-        for key, typ in known.items():
-            if typ in ("float", float):
-                values[key] = _number(f"{name}.{key}", sec[key], key in _FRACTIONS)
-            elif not isinstance(sec[key], str):
-                raise ValueError(f"{name}.{key} must be text")
-            else:
-                values[key] = sec[key]
-        sections[name] = cls(**values)
-    return Thresholds(version=str(raw.get("version", "")), **sections)
+        out[name] = _section(name, cls, sec)
+    return Thresholds(version=str(raw.get("version", "")), **out)
+
+
+def _section(name: str, cls: type, sec: Any):
+    """One section of the threshold file as its typed object: every field present, no others,
+    numbers in range, texts text."""
+    if not isinstance(sec, dict):
+        raise KeyError(f"threshold section [{name}] is not a table")
+    known = {f.name: f.type for f in fields(cls)}
+    extra = set(sec) - set(known)
+    if extra:
+        raise KeyError(f"unknown threshold {name}.{sorted(extra)[0]}")
+    missing = set(known) - set(sec)
+    if missing:
+        raise KeyError(f"threshold {name}.{sorted(missing)[0]} is missing")
+    values = {}
+    for key, typ in known.items():
+        if typ in ("float", float):
+            values[key] = _number(f"{name}.{key}", sec[key], key in _FRACTIONS)
+        elif not isinstance(sec[key], str):
+            raise ValueError(f"{name}.{key} must be text")
+        else:
+            values[key] = sec[key]
+    return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from barback.analysis.config import HipsRiseEarlyRule, LumbarFlexionRule, Thresholds
+from barback.analysis.imu import FLOOR_PULLS, HINGES
 from barback.analysis.results import FlagResult, RepResult, SetResult, count_flags
 
 FLAG_NAMES = ("lumbar_flexion", "lumbar_flexion_drift", "hips_rise_early",
@@ -86,7 +87,7 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     Metrics that are missing (None/NaN: no sensor, or not measurable) never raise a flag.
     """
     out: dict[str, float] = {}
-    hinge = exercise in ("deadlift", "romanian_deadlift", "squat")
+    hinge = exercise in HINGES
     v = _get(rep, "velocity_loss_pct")
     if v is not None and v >= th.velocity_loss.threshold_pct:
         out["velocity_loss"] = v
@@ -95,7 +96,7 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     if hinge and pct is not None:  # calibrated athlete: relative to their own maximum
         if pct >= th.lumbar_flexion.pct_of_max:
             out["lumbar_flexion"] = v if v is not None else pct
-    elif hinge and v is not None and v >= th.lumbar_flexion.peak_deg:
+    elif hinge and v is not None and v >= th.exercise[exercise].lumbar_flexion_peak_deg:
         out["lumbar_flexion"] = v
     gain = _get(rep, "lumbar_flexion_gain_deg")  # the back giving way under load, from any start
     if hinge and v is not None and gain is not None and gain >= th.lumbar_flexion.gain_deg:
@@ -104,7 +105,7 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
     if hinge and v is not None and v >= th.lumbar_flexion_drift.rise_deg:
         out["lumbar_flexion_drift"] = v
     v = _get(rep, "hip_rise_deg")
-    if exercise in ("deadlift", "squat") and v is not None and v >= th.hips_rise_early.trunk_rise_deg:
+    if exercise in (*FLOOR_PULLS, "squat") and v is not None and v >= th.hips_rise_early.trunk_rise_deg:
         out["hips_rise_early"] = v
     lean = _get(rep, "lockout_lean_back_deg")
     ext = _get(rep, "lockout_lumbar_extension_deg")
@@ -127,7 +128,7 @@ def evaluate_rep_flags(rep: Mapping, th: Thresholds, exercise: str) -> dict[str,
 
 
 def describe(flag: str, value: float, th: Thresholds, pct_of_max: float | None = None,
-             trunk_only: bool = False) -> tuple[str, str]:
+             trunk_only: bool = False, exercise: str = "deadlift") -> tuple[str, str]:
     """Plain-language explanation and coaching cue of a raised flag (`pct_of_max`: the rep's
     lumbar flexion as a percentage of the athlete's calibrated maximum, when known; `trunk_only`:
     hips judged from one upper lumbar sensor, which cannot tell them from a rounding back)."""
@@ -138,7 +139,8 @@ def describe(flag: str, value: float, th: Thresholds, pct_of_max: float | None =
         return (rule.explanation_trunk.format(value=value, trunk_rise_deg=rule.trunk_rise_deg,
                                               early_pct=100 * rule.early_fraction), rule.cue_trunk)
     numbers = rule.numbers()
-    numbers.update(value=value, value_cm=value * 100, max_cm=numbers.get("max_m", 0.0) * 100,
+    numbers.update(peak_deg=th.exercise[exercise].lumbar_flexion_peak_deg, value=value, value_cm=value * 100,
+                   max_cm=numbers.get("max_m", 0.0) * 100,
                    early_pct=100 * numbers.get("early_fraction", 0.0), abs_value=abs(value))
     return rule.explanation.format(**numbers, side="right" if value > 0 else "left"), rule.cue
 
@@ -146,5 +148,5 @@ def rep_flags(rep: RepResult, th: Thresholds, exercise: str) -> list[FlagResult]
     """The flags of one rep, explained: the one rule, for offline and live alike."""
     raised = evaluate_rep_flags(rep.__dict__, th, exercise)
     return [FlagResult(name, float(val), *describe(name, val, th, rep.peak_lumbar_flexion_pct_max,
-                                                   trunk_only=rep.hip_rise_from == "trunk"))
+                                                   trunk_only=rep.hip_rise_from == "trunk", exercise=exercise))
             for name, val in raised.items()]

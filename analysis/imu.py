@@ -19,7 +19,11 @@ class Role(str, Enum):
     LUMBAR_LOWER = "lumbar_lower"  # about S1/S2
 
 
-EXERCISES = ("deadlift", "romanian_deadlift", "squat", "bench_press")
+EXERCISES = ("deadlift", "romanian_deadlift", "squat", "bench_press", "sumo_deadlift", "trap_bar_deadlift")
+# pulls from the floor, concentric first (a squat, bench or RDL lowers the bar first)
+FLOOR_PULLS = ("deadlift", "sumo_deadlift", "trap_bar_deadlift")
+# lifts that load a bending spine: the lumbar flags apply
+HINGES = (*FLOOR_PULLS, "romanian_deadlift", "squat")
 
 
 @dataclass(frozen=True)

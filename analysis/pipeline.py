@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from barback.analysis.bar import BarTrack, horizontal_drift, track_bar
-from barback.analysis.config import PipelineSettings, QualityLimits, Thresholds, load_thresholds
+from barback.analysis.config import ExerciseProfile, PipelineSettings, QualityLimits, Thresholds, load_thresholds
 from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role, Session, load_of_set
@@ -115,7 +115,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     if track is not None:
         horizontal: dict[tuple[int, int], np.ndarray] = {}
         for w in windows:
-            rep, horizontal[(w.set_no, w.rep_no)] = _bar_metrics(track, w, session.exercise, th.quality)
+            rep, horizontal[(w.set_no, w.rep_no)] = _bar_metrics(track, w, th.exercise[session.exercise], th.quality)
             if t_lum is not None:
                 _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
                 if angles.anatomical_quat is not None:
@@ -148,7 +148,7 @@ def _text(value) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str, q: QualityLimits) -> tuple[RepResult, np.ndarray]:
+def _bar_metrics(track: BarTrack, w: RepWindow, lift: ExerciseProfile, q: QualityLimits) -> tuple[RepResult, np.ndarray]:
     """The rep's bar metrics, and its horizontal path (N, 2) from the start of the pull."""
     t, v, z = track.t_s, track.vel_z_wf_mps, track.pos_z_wf_m
     z0, z1 = np.interp([w.concentric_start_s, w.concentric_end_s], t, z)
@@ -177,9 +177,8 @@ def _bar_metrics(track: BarTrack, w: RepWindow, exercise: str, q: QualityLimits)
         quality.append(f"{lost_s:.2f} s of data lost inside the concentric phase (bridged): velocity "
                        f"± {unc:.2f} m/s")
     mv = rom / dur if dur > 0 else float("nan")
-    rom_lo = q.plausible_rom_bench_min_m if exercise == "bench_press" else q.plausible_rom_min_m
     if grade != "poor" and not (q.plausible_mv_min_mps <= mv <= q.plausible_mv_max_mps
-                                and rom_lo <= rom <= q.plausible_rom_max_m):
+                                and lift.rom_min_m <= rom <= lift.rom_max_m):
         grade = "poor"
         quality.append(f"implausible measurement ({mv:.2f} m/s over {rom:.2f} m) withheld: the rep is counted")
     if grade == "poor":

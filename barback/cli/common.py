@@ -251,7 +251,7 @@ def finish_audio(cues, args, duration_s: float) -> None:
 def add_threshold_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thresholds", metavar="FILE", help="threshold file (default: the bundled, versioned one)")
     p.add_argument("--threshold", action="append", metavar="SECTION.KEY=VALUE",
-                   help="override one threshold, e.g. --threshold lumbar_flexion.peak_deg=35 (repeatable)")
+                   help="override one threshold, e.g. --threshold exercise.deadlift.lumbar_flexion_peak_deg=35 (repeatable)")
 
 
 def _warm_kernels() -> None:

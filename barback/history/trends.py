@@ -2,8 +2,9 @@
 
 - Load-velocity profile per exercise (individual linear fit of each set's best mean velocity
   against its load) and the estimated 1RM: the load at the minimum velocity threshold (MVT).
-  Default MVTs: deadlift 0.14, squat 0.23, bench 0.10 m/s (Helms et al., field-anchors A6) until
-  the athlete's own is known.
+  Default MVTs: each exercise's in the threshold file ([exercise.*] mvt_mps: deadlift 0.14, squat
+  0.23, bench 0.10 m/s from Helms et al., trap bar 0.25 from Janicijevic et al.) until the
+  athlete's own is known.
 - Velocity at a given load over time, lumbar flexion per session, flag frequency.
 - Pain: how what the sensors saw relates to the journal's pain scores. Correlation, not diagnosis.
 """
@@ -16,9 +17,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from barback.analysis.config import load_thresholds
 from barback.analysis.results import count_flags
 
-DEFAULT_MVT_MPS = {"deadlift": 0.14, "romanian_deadlift": 0.14, "squat": 0.23, "bench_press": 0.10}
 CAUTION = ("These are correlations across your own sessions, not a diagnosis: pain has many causes. "
            "Talk to a physiotherapist or physician about persistent or worsening pain.")
 
@@ -47,7 +48,7 @@ def load_velocity_profile(loads_kg, velocities_mps, exercise: str, mvt_mps: floa
     if len(x) < 3 or len(np.unique(x)) < 2:
         return None
     fit = stats.linregress(x, y)
-    mvt = mvt_mps if mvt_mps is not None else DEFAULT_MVT_MPS.get(exercise, 0.15)
+    mvt = mvt_mps if mvt_mps is not None else load_thresholds().exercise[exercise].mvt_mps
     r2 = float(fit.rvalue**2)
     e1rm: float | None = float((mvt - fit.intercept) / fit.slope) if fit.slope < 0 else None
     why = None

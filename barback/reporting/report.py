@@ -115,7 +115,7 @@ def fig_flexion(result: SessionResult, th: Thresholds) -> Figure:
         return Figure("flexion", title, None, "No reps were found.")
     plt = _mpl()
     fig, ax = plt.subplots(figsize=(7.5, 4.0))
-    lim = th.lumbar_flexion.peak_deg
+    lim = th.exercise[result.exercise].lumbar_flexion_peak_deg
     ax.axhspan(lim, max(lim + 20, 70), color="#d62728", alpha=0.12, label=f"above {lim:g}° (flag)")
     ax.axhline(0, color="k", lw=1, label="standing neutral")
     cmap = plt.get_cmap("viridis")

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
+from barback.analysis.imu import FLOOR_PULLS, HINGES
 from barback.analysis.units import G0_MPS2
 
 FINE_HZ = 1000.0
@@ -390,12 +391,23 @@ def _rep_truth(tl: _Timeline, set_no: int, rep_no: int, i0: int, i1: int, plan: 
                         drift=p.get("drift", 0.0), side_fault=side_fault))
 
 
+# floor pulls by style: the bar's travel and the trunk's forward tilt at the floor (degrees). A
+# sumo stance (65-70 cm against 32-33 cm, Escamilla et al. 2000) shortens the pull by about 19 %
+# (McGuigan & Wilson 1996) and keeps the trunk more upright; a hexagonal bar, held at the sides,
+# sits the lifter between squat and conventional pull (Swinton et al. 2011).
+_PULL_STYLE = {"deadlift": ((0.50, 0.62), None), "sumo_deadlift": ((0.40, 0.50), (30.0, 45.0)),
+               "trap_bar_deadlift": ((0.46, 0.58), (35.0, 50.0))}
+
+
 def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: bool = False):
-    rom_full = rng.uniform(0.50, 0.62)
+    rom_range, trunk_range = _PULL_STYLE.get(cfg.exercise, _PULL_STYLE["deadlift"])
+    rom_full = rng.uniform(*rom_range)
     plans = _plan_set(cfg, rng, rom_full if not romanian else rng.uniform(0.35, 0.48))
     hip_stand, hip_b = 0.95, rng.uniform(0.58, 0.68)
     # walk to the bar and set up (bar still)
     p0 = _deadlift_poses(rng, _RepPlan(0.5, None, rom_full))
+    if trunk_range is not None:
+        p0["trunk_b"] = np.deg2rad(rng.uniform(*trunk_range))
     tl.move(rng.uniform(1.5, 2.5), {"pelvis": p0["trunk_b"] - p0["flex_b"], "flex": p0["flex_b"],
                                      "hip_z": hip_b})
     tl.hold(rng.uniform(0.5, 1.5), sway=0.3)
@@ -409,6 +421,9 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
     roll_step = _roll_steps(cfg, rng, len(plans))
     for r, plan in enumerate(plans):
         p = _deadlift_poses(rng, plan)
+        if trunk_range is not None:  # a sumo or hexagonal-bar pull: the trunk more upright, the back less bent
+            p["trunk_b"] = np.deg2rad(rng.uniform(*trunk_range))
+            p["flex_b"] *= 0.8
         a = rng.uniform(*cfg.velocity_shape)
         dip = rng.uniform(0.0, 0.35)
         if romanian:
@@ -446,6 +461,8 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
             continue
         # lower the bar to the floor (eccentric); touch-and-go flows into the next pull
         nxt = _deadlift_poses(rng, _RepPlan(0.5, None, rom_full))
+        if trunk_range is not None:
+            nxt["trunk_b"] = np.deg2rad(rng.uniform(*trunk_range))
         drop = tl.state["bar_z"] - 0.225  # back to the floor (plates' radius)
         tl.bar_stroke(rng.uniform(0.9, 1.5), -drop, rng.uniform(1.0, 1.6), 0.0,
                       {**_lower_body(tl.state["pelvis"] + tl.state["flex"], tl.state["flex"],
@@ -516,7 +533,7 @@ def _build_timeline(cfg: SimConfig, rng: np.random.Generator) -> _Timeline:
     tl.side_rng = np.random.default_rng([cfg.seed, 15])
     s = tl.state
     s["hip_z"] = 0.95
-    s["bar_z"] = 0.225 if cfg.exercise in ("deadlift", "romanian_deadlift") else (
+    s["bar_z"] = 0.225 if cfg.exercise in (*FLOOR_PULLS, "romanian_deadlift") else (
         1.42 if cfg.exercise == "squat" else 0.95)
     s["bar_roll"] = rng.uniform(-np.pi, np.pi)
     s["heading"] = rng.normal(0, 0.1)
@@ -537,7 +554,7 @@ def _build_timeline(cfg: SimConfig, rng: np.random.Generator) -> _Timeline:
             tl.move(1.5, {"heading": s["heading"] + turn_back})
             tl.move(1.0, {"base_x": 0.0, "base_y": 0.0})
             tl.hold(rng.uniform(3, 8))
-        if cfg.exercise == "deadlift":
+        if cfg.exercise in FLOOR_PULLS:
             _script_deadlift(cfg, tl, rng, k + 1)
         elif cfg.exercise == "romanian_deadlift":
             _script_deadlift(cfg, tl, rng, k + 1, romanian=True)
@@ -697,9 +714,8 @@ def _arrival_times(rng, t: np.ndarray, batch: int) -> np.ndarray:
 # one; hips rising first is a fault of pulls and squats from the bottom
 _FAULT_NEEDS = {"lumbar_flexion": 2, "hips_rise_early": 1, "lockout_hyperextension": 1, "bar_drift": 0,
                 "side_bend": 2, "twist": 2, "bar_tilt": 0}
-_FAULT_EXERCISES = {"lumbar_flexion": ("deadlift", "romanian_deadlift", "squat"),
-                    "hips_rise_early": ("deadlift", "squat"),
-                    "lockout_hyperextension": ("deadlift", "romanian_deadlift", "squat")}
+_FAULT_EXERCISES = {"lumbar_flexion": HINGES, "hips_rise_early": (*FLOOR_PULLS, "squat"),
+                    "lockout_hyperextension": HINGES}
 
 
 def _true_flags(cfg: SimConfig, fault: str | None, velocity_loss_pct: float, threshold_pct: float) -> list[str]:
@@ -892,6 +908,9 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
         # one-sided loading: every pull a little asymmetric, 40 % with a side bend, a twist or a
         # tilted bar (issue 15)
         "deadlift_one_sided": dict(natural_asymmetry_deg=3.0, side_fault_rate=0.4, reps_per_set=6),
+        # issue 15 item 5: a sumo pull (shorter, trunk upright) and a hexagonal bar (faster at a load)
+        "sumo_deadlift": dict(exercise="sumo_deadlift"),
+        "trap_bar_deadlift": dict(exercise="trap_bar_deadlift", mean_velocity_first_mps=(0.50, 0.80)),
         # a poor sensor: 3x the noise, 2.5x the accelerometer bias, 3x the gyro bias, 2x scale errors
         "deadlift_noisy_imu": dict(noise=NoiseModel(acc_noise_ug_rthz=600, gyro_noise_mdps_rthz=30, acc_bias_g=0.05,
                                                     gyro_bias_dps=3.0, acc_scale_err=0.02, gyro_scale_err=0.02,
@@ -914,7 +933,7 @@ def scenario(name: str, seed: int = 0, **overrides) -> SimConfig:
 SCENARIOS = ("deadlift_100hz", "deadlift_52hz", "deadlift_200hz", "deadlift_one_lumbar",
              "deadlift_touch_and_go", "deadlift_grinding", "deadlift_ble_arrival",
              "romanian_deadlift", "squat", "bench_press", "deadlift_form_faults", "deadlift_noisy_imu",
-             "deadlift_one_sided")
+             "deadlift_one_sided", "sumo_deadlift", "trap_bar_deadlift")
 COMMODITY_SCENARIOS = ("commodity_deadlift", "commodity_deadlift_tng", "commodity_rdl", "commodity_squat",
                        "commodity_deadlift_lumbar")
 

@@ -11,7 +11,9 @@ from barback.analysis.config import load_thresholds
 from barback.analysis.flags import evaluate_rep_flags, velocity_loss_pct
 
 TH = load_thresholds(overrides={
-    "velocity_loss.threshold_pct": 20.0, "lumbar_flexion.peak_deg": 40.0, "lumbar_flexion.gain_deg": 8.0,
+    "velocity_loss.threshold_pct": 20.0, "exercise.deadlift.lumbar_flexion_peak_deg": 40.0,
+    "exercise.squat.lumbar_flexion_peak_deg": 40.0, "exercise.sumo_deadlift.lumbar_flexion_peak_deg": 30.0,
+    "lumbar_flexion.gain_deg": 8.0, "side_bend.max_deg": 8.0, "twist.max_deg": 6.0, "bar_tilt.max_deg": 4.0,
     "lumbar_flexion.pct_of_max": 70.0, "lumbar_flexion_drift.rise_deg": 10.0,
     "hips_rise_early.trunk_rise_deg": 10.0, "lockout_hyperextension.lean_back_deg": 10.0,
     "lockout_hyperextension.lumbar_extension_deg": 10.0, "bar_drift.max_m": 0.05,
@@ -37,6 +39,17 @@ CASES = [
     ("deadlift", {"lockout_lean_back_deg": 5.0, "lockout_lumbar_extension_deg": 11.0}, {"lockout_hyperextension": 11.0}),
     ("bench_press", {"bar_drift_m": 0.06}, {"bar_drift": 0.06}),
     ("deadlift", {"bar_drift_m": 0.04}, {}),
+    # each exercise its own flexion limit: a sumo pull is judged stricter (a more upright trunk)
+    ("sumo_deadlift", {"peak_lumbar_flexion_deg": 35.0}, {"lumbar_flexion": 35.0}),
+    ("deadlift", {"peak_lumbar_flexion_deg": 35.0}, {}),
+    ("sumo_deadlift", {"hip_rise_deg": 12.0}, {"hips_rise_early": 12.0}),
+    ("trap_bar_deadlift", {"hip_rise_deg": 12.0}, {"hips_rise_early": 12.0}),
+    # one-sided loading, to either side; the bar's tilt on any lift
+    ("deadlift", {"peak_side_bend_deg": -9.0}, {"side_bend": -9.0}),
+    ("deadlift", {"peak_side_bend_deg": 7.0, "peak_twist_deg": 6.5}, {"twist": 6.5}),
+    ("bench_press", {"peak_twist_deg": 9.0}, {}),  # the back is on the bench
+    ("bench_press", {"bar_tilt_deg": 4.5}, {"bar_tilt": 4.5}),
+    ("squat", {"bar_tilt_deg": 3.5}, {}),
     # a metric that could not be measured never raises a flag
     ("deadlift", {"bar_drift_m": math.nan, "peak_lumbar_flexion_deg": None, "velocity_loss_pct": math.nan}, {}),
     ("deadlift", {"velocity_loss_pct": 30.0, "hip_rise_deg": 15.0, "bar_drift_m": 0.08},

@@ -133,3 +133,21 @@ def test_flexion_unbiased_on_a_poor_imu_at_52_hz(tmp_path):
     assert (s.fp, s.fn) == (0, 0)
     assert s.rmse("peak_lumbar_flexion_deg") <= 1.5
     assert abs(s.bias("peak_lumbar_flexion_deg")) <= 0.5
+
+
+@pytest.mark.parametrize("name", ["sumo_deadlift", "trap_bar_deadlift"])
+def test_sumo_and_trap_bar_pulls(tmp_path, name):
+    """Issue 15 item 5: a sumo pull (shorter, the trunk upright) and a hexagonal-bar pull, each
+    judged by its own profile (range of motion, flexion limit), against the simulator's truth."""
+    from barback.analysis.config import load_thresholds
+
+    sim, res = _run(scenario(name, seed=21, sets=2), tmp_path)
+    s = score(res, sim.truth)
+    assert (s.tp, s.fp, s.fn) == (len(sim.truth), 0, 0)
+    assert abs(s.bias("mean_velocity_mps")) < 0.015 and s.rmse("rom_m") < 0.02
+    assert s.rmse("peak_lumbar_flexion_deg") < 1.5
+    lift = load_thresholds().exercise[name]
+    assert all(lift.rom_min_m <= r.rom_m <= lift.rom_max_m for r in res.reps)
+    for t, r in match_reps(res, sim.truth):
+        flagged = "lumbar_flexion" in r.flag_names
+        assert flagged == ("lumbar_flexion" in t["flags"]), (t["set"], t["rep"], r.peak_lumbar_flexion_deg)

@@ -29,6 +29,8 @@ def test_overrides_apply_and_leave_the_defaults_alone():
     ({"bar_drift.max_m": -0.05}, ValueError, "out of range"),
     ({"velocity_loss.threshold_pct": float("nan")}, ValueError, "out of range"),
     ({"hips_rise_early.early_fraction": 1.5}, ValueError, "between 0 and 1"),
+    ({"exercise.curl.mvt_mps": 0.2}, KeyError, "unknown threshold 'exercise.curl.mvt_mps'"),
+    ({"exercise.squat.rom_min_m": 1.2}, ValueError, "rom_min_m must be below rom_max_m"),
 ])
 def test_bad_overrides_are_refused(overrides, error, match):
     with pytest.raises(error, match=match):
@@ -50,3 +52,17 @@ def test_a_bad_file_is_refused_with_the_key(tmp_path):
         f.write_text(body)
         with pytest.raises(error, match=match):
             load_thresholds(f)
+
+
+def test_every_exercise_has_its_own_profile_with_a_source():
+    from barback.analysis.imu import EXERCISES
+
+    th = load_thresholds()
+    assert set(th.exercise) == set(EXERCISES)
+    for name, p in th.exercise.items():
+        assert 0 < p.mvt_mps < 0.5 and 0 < p.rom_min_m < p.rom_max_m and p.source, name
+    # the lifts of issue 15 are their own: the hexagonal bar's published MVT, a shorter sumo pull
+    assert th.exercise["trap_bar_deadlift"].mvt_mps == 0.25
+    assert th.exercise["sumo_deadlift"].rom_max_m < th.exercise["deadlift"].rom_max_m
+    th2 = load_thresholds(overrides={"exercise.sumo_deadlift.mvt_mps": 0.2})
+    assert th2.exercise["sumo_deadlift"].mvt_mps == 0.2 and th2.exercise["deadlift"].mvt_mps == 0.14

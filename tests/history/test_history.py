@@ -205,7 +205,7 @@ def test_calibration_without_both_sensors_is_refused(tmp_path):
 
 def test_per_athlete_threshold_overrides_apply_in_batch(archive, tmp_path):
     db = str(tmp_path / "h.sqlite")
-    assert main(["athlete", "Ana", "--db", db, "--threshold", "lumbar_flexion.peak_deg=5"]) == 0
+    assert main(["athlete", "Ana", "--db", db, "--threshold", "exercise.deadlift.lumbar_flexion_peak_deg=5"]) == 0
     run_batch(archive, Store(db), workers=1)
     reps = [r for row in Store(db).sessions("Ana") for r in row.result["reps"]]
     assert reps and all("lumbar_flexion" in r["flags"] for r in reps)
@@ -387,3 +387,15 @@ def test_e1rm_needs_three_loads_spread_over_a_fifth_of_the_heaviest():
     close = load_velocity_profile([100, 105, 110], [0.60, 0.57, 0.54], "deadlift")
     assert close is not None and close.e1rm_kg is None and "within 9 %" in close.e1rm_withheld
     assert load_velocity_profile([60, 100, 140], [0.84, 0.60, 0.36], "deadlift").e1rm_withheld is None
+
+
+def test_each_exercise_has_its_own_velocity_at_1rm():
+    """The e1RM's minimum velocity threshold is the exercise's own (threshold file): a hexagonal bar
+    at 0.25 m/s (Janicijevic 2024), a conventional pull at 0.14 (Helms)."""
+    from barback.history.trends import load_velocity_profile
+
+    loads, v = [60.0, 80.0, 100.0, 120.0], [0.85, 0.70, 0.55, 0.40]  # v = 1.3 - 0.0075 * load
+    trap = load_velocity_profile(loads, v, "trap_bar_deadlift")
+    conv = load_velocity_profile(loads, v, "deadlift")
+    assert trap.mvt_mps == 0.25 and trap.e1rm_kg == pytest.approx((1.3 - 0.25) / 0.0075)
+    assert conv.mvt_mps == 0.14 and conv.e1rm_kg == pytest.approx((1.3 - 0.14) / 0.0075)
