@@ -67,6 +67,16 @@ class MaxAngleRule(Rule):
 
 
 @dataclass(frozen=True)
+class WarmUpRule(Rule):
+    heavy_pct_e1rm: float
+    window_min: float
+    min_lighter_sets: float
+    lighter_load_fraction: float
+    faster_velocity_fraction: float
+    slowest_margin: float
+
+
+@dataclass(frozen=True)
 class QualityLimits:
     min_rate_for_velocity_hz: float
     max_gap_in_rep_s: float
@@ -93,7 +103,7 @@ class ExerciseProfile:
 
 
 # numbers that are fractions; every other number is a positive quantity
-_FRACTIONS = {"early_fraction"}
+_FRACTIONS = {"early_fraction", "lighter_load_fraction", "slowest_margin"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ class Thresholds:
     side_bend: MaxAngleRule
     twist: MaxAngleRule
     bar_tilt: MaxAngleRule
+    warm_up: WarmUpRule
     quality: QualityLimits
     exercise: dict[str, ExerciseProfile]  # by exercise name (analysis.imu.EXERCISES)
 
@@ -123,7 +134,8 @@ _SECTION_TYPES: dict[str, type] = {
     "velocity_loss": VelocityLossRule, "lumbar_flexion": LumbarFlexionRule,
     "lumbar_flexion_drift": LumbarFlexionDriftRule, "hips_rise_early": HipsRiseEarlyRule,
     "lockout_hyperextension": LockoutHyperextensionRule, "bar_drift": BarDriftRule,
-    "side_bend": MaxAngleRule, "twist": MaxAngleRule, "bar_tilt": MaxAngleRule, "quality": QualityLimits,
+    "side_bend": MaxAngleRule, "twist": MaxAngleRule, "bar_tilt": MaxAngleRule, "warm_up": WarmUpRule,
+    "quality": QualityLimits,
 }
 
 

@@ -19,6 +19,7 @@ from barback.analysis.orientation import Attitude, prepare_stream
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
 from barback.analysis.segmentation import RepWindow, find_reps
 from barback.analysis.timebase import TimestampError, UniformStream
+from barback.analysis.warmup import warm_up_check
 
 
 @dataclass
@@ -42,10 +43,12 @@ def _prepare(session: Session, role: Role, settings: PipelineSettings) -> tuple[
 def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
             thresholds: Thresholds | None = None, loads_kg: dict[int, float] | None = None,
             standing_axes: dict[Role, np.ndarray] | None = None,
-            max_flexion_deg: float | None = None, bar_axis_sf: np.ndarray | None = None) -> SessionResult:
+            max_flexion_deg: float | None = None, bar_axis_sf: np.ndarray | None = None,
+            e1rm_kg: float | None = None, heavy_velocity_mps: float | None = None) -> SessionResult:
     """Analyse a session. `standing_axes` (lumbar role -> long axis in the sensor frame at quiet
     standing) fixes the zero of the lumbar angles when the session is a window of a longer one;
-    `bar_axis_sf`, the bar's long axis in its sensor's frame, likewise its tilt."""
+    `bar_axis_sf`, the bar's long axis in its sensor's frame, likewise its tilt. `e1rm_kg` and
+    `heavy_velocity_mps` (the athlete's, from the history) tell the warm-up check which set is heavy."""
     th = thresholds or load_thresholds()
     t_start = time.perf_counter()
     warnings = list(session.warnings)
@@ -135,13 +138,14 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     t_bar = time.perf_counter()
 
     sets = _sets_and_flags(reps, session.exercise, th, loads_kg or {})
+    warm_up = warm_up_check(sets, reps, th.warm_up, e1rm_kg, heavy_velocity_mps)
     series = Series(track, t_lum, incl, flex, paths)
     return SessionResult(
         exercise=session.exercise, source=session.source, reps=reps, sets=sets, warnings=warnings,
         sensors=sensors, thresholds_version=th.version, has_lumbar_flexion=has_flexion,
         has_trunk_inclination=t_lum is not None,
         timing={"prepare_s": t_prep - t_start, "metrics_s": t_bar - t_prep}, series=series,
-        athlete=_text(session.meta.get("athlete")), date=_text(session.meta.get("date")))
+        athlete=_text(session.meta.get("athlete")), date=_text(session.meta.get("date")), warm_up=warm_up)
 
 
 def _text(value) -> str | None:

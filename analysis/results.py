@@ -99,6 +99,23 @@ class SensorSummary:
     still_periods: int
 
 
+@dataclass(frozen=True)
+class WarmUpResult:
+    """The warm-up check of a session (analysis.warmup)."""
+
+    heavy_set: int | None  # the first heavy set (None: not judged, see `note`)
+    heavy_by: str  # "e1rm" (load against the athlete's e1RM), "velocity" (the athlete's velocity
+    # at that load), "load" or "velocity_in_session" (the session's heaviest or slowest sets)
+    lighter_sets_before: tuple[int, ...] = ()  # lighter sets begun in the window before it
+    warned: bool = False
+    explanation: str | None = None
+    cue: str | None = None
+    note: str | None = None  # why it was not judged, or how
+    warm_up_flexion_deg: float | None = None  # mean peak lumbar flexion of the lighter sets' reps
+    heavy_flexion_deg: float | None = None  # of the heavy set's reps
+    flexion_by_set: dict[int, float] = field(default_factory=dict)
+
+
 @dataclass
 class SessionResult:
     exercise: str
@@ -114,6 +131,7 @@ class SessionResult:
     series: Any = None  # time series for plots (not serialised)
     athlete: str | None = None  # from the session's metadata, when given
     date: str | None = None  # ISO date of the session, when known
+    warm_up: WarmUpResult | None = None
 
     @property
     def flag_counts(self) -> dict[str, int]:
@@ -145,6 +163,7 @@ class SessionResult:
             "sets": [asdict(s) for s in self.sets],
             "warnings": list(self.warnings),
             "sensors": [asdict(s) for s in self.sensors],
+            "warm_up": asdict(self.warm_up) if self.warm_up is not None else None,
         }
         return _clean(d)
 

@@ -23,12 +23,13 @@ import numpy as np
 from barback.analysis.bar import long_axis_from_rests
 from barback.analysis.config import PipelineSettings, Thresholds, load_thresholds
 from barback.analysis.flags import SetTracker
-from barback.analysis.imu import Role
+from barback.analysis.imu import Role, load_of_set
 from barback.analysis.lumbar import standing_reference
 from barback.analysis.orientation import prepare_stream
 from barback.analysis.pipeline import analyze
-from barback.analysis.results import RepResult
+from barback.analysis.results import RepResult, SetResult, WarmUpResult
 from barback.analysis.units import G0_MPS2
+from barback.analysis.warmup import warm_up_check
 
 
 @dataclass
@@ -157,6 +158,20 @@ class LiveAnalyzer:
                                            role, self.settings)
                 self._standing[role] = standing_reference(att, u.t_s, u.fs_hz, settings=self.settings)[0]
         return self._standing
+
+    def warm_up_preview(self, set_no: int, loads_kg: dict[int, float], e1rm_kg: float | None = None) -> WarmUpResult | None:
+        """The warm-up check as the lifter is about to start set `set_no` (its load just entered):
+        the sets so far with their loads, and this one beginning now. None before any bar data."""
+        if self._t_prev is None:
+            return None
+        sets = []
+        for k in sorted({r.set for r in self.reps}):
+            tracker = SetTracker(self.exercise, self.thresholds, reps=[r.result for r in self.reps if r.set == k])
+            sets.append(tracker.result(k, load_of_set(loads_kg, k)))
+        nan = float("nan")
+        now = float(self._t_prev)
+        sets.append(SetResult(set_no, 0, now, now, nan, nan, nan, nan, load_of_set(loads_kg, set_no), {}))
+        return warm_up_check(sets, [r.result for r in self.reps], self.thresholds.warm_up, e1rm_kg)
 
     def _learn_bar_axis(self, res) -> None:
         """Keep the bar's level rests across windows (rolls change between sets, beyond any one

@@ -86,7 +86,7 @@ def cmd_scan(args) -> int:
 
 def _read_load(cap, live, view) -> None:
     """A line typed during capture: the next set's load (the set after the last rep's)."""
-    from barback.analysis.imu import parse_load_entry
+    from barback.analysis.imu import parse_load_entry, parse_loads_kg
 
     line = sys.stdin.readline()
     kg = parse_load_entry(line)
@@ -99,6 +99,10 @@ def _read_load(cap, live, view) -> None:
     if hasattr(view, "loads_kg"):
         view.loads_kg[target] = kg
     view.message(f"set {target}: {kg:g} kg")
+    # the warm-up check, as the first heavy set begins
+    wu = live.warm_up_preview(target, parse_loads_kg(cap.loads_kg))
+    if wu is not None and wu.heavy_set == target and wu.warned:
+        view.message(f"warm-up: {wu.explanation} {wu.cue}")
 
 
 def cmd_capture(args) -> int:

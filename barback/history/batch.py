@@ -94,8 +94,10 @@ def session_info(path: Path) -> tuple[str | None, str]:
     return athlete, str(date)
 
 
-def analyse_one(path: str, overrides: dict[str, float] | None = None, max_flexion_deg: float | None = None) -> dict:
-    """Worker: analyse one session folder. Never raises: errors come back as data."""
+def analyse_one(path: str, overrides: dict[str, float] | None = None, max_flexion_deg: float | None = None,
+                strength: dict[str, tuple[float | None, float | None]] | None = None) -> dict:
+    """Worker: analyse one session folder. Never raises: errors come back as data. `strength`:
+    exercise -> the athlete's (e1RM, velocity at a heavy load) from the history, for the warm-up check."""
     from barback.analysis.config import load_thresholds
     from barback.analysis.errors import InputError
     from barback.analysis.pipeline import analyze
@@ -105,7 +107,9 @@ def analyse_one(path: str, overrides: dict[str, float] | None = None, max_flexio
         th = load_thresholds(overrides=overrides or {})
         session = open_session(path)
         loads = session.loads_kg
-        result = analyze(session, thresholds=th, loads_kg=loads, max_flexion_deg=max_flexion_deg)
+        e1rm, v_heavy = (strength or {}).get(session.exercise, (None, None))
+        result = analyze(session, thresholds=th, loads_kg=loads, max_flexion_deg=max_flexion_deg,
+                         e1rm_kg=e1rm, heavy_velocity_mps=v_heavy)
         return {"path": path, "result": result.to_dict()}
     except InputError as exc:
         return {"path": path, "error": str(exc)}
@@ -113,10 +117,21 @@ def analyse_one(path: str, overrides: dict[str, float] | None = None, max_flexio
         return {"path": path, "error": f"{type(exc).__name__}: {exc}"}
 
 
+def _strengths(store: Store, athlete: str, mvt_mps: float | None, overrides: dict[str, float]) -> dict:
+    from barback.analysis.config import load_thresholds
+    from barback.analysis.imu import EXERCISES
+    from barback.history.trends import athlete_strength
+
+    heavy = load_thresholds(overrides=overrides).warm_up.heavy_pct_e1rm
+    rows = store.sessions(athlete)
+    return {ex: athlete_strength(rows, athlete, ex, heavy, mvt_mps) for ex in EXERCISES}
+
+
 def run_batch(root: str | Path, store: Store, workers: int = 1, scheduler: str | None = None,
               athlete: str | None = None, on_progress: Callable[[int, int, str], None] | None = None) -> BatchReport:
     report = BatchReport()
-    todo: list[tuple[Path, str, str | None, str, dict, float | None]] = []
+    todo: list[tuple[Path, str, str | None, str, dict, float | None, dict]] = []
+    strengths: dict[str | None, dict] = {}
     for path in find_sessions(root, report.not_followed):
         h = content_hash(path)
         if store.has_hash(h):
@@ -128,9 +143,11 @@ def run_batch(root: str | Path, store: Store, workers: int = 1, scheduler: str |
         if who and who in store.athletes():
             a = store.athlete(who)
             overrides, max_flex = a["thresholds"], a["max_flexion_deg"]
-        todo.append((path, h, who, date, overrides, max_flex))
+            if who not in strengths:  # the athlete's e1RM per lift, from what is stored already
+                strengths[who] = _strengths(store, who, a["mvt_mps"], overrides)
+        todo.append((path, h, who, date, overrides, max_flex, strengths.get(who, {})))
     total = len(todo)
-    by_path = {str(p): (h, who, date) for p, h, who, date, _, _ in todo}
+    by_path = {str(p): (h, who, date) for p, h, who, date, _, _, _ in todo}
 
     def store_one(res: dict) -> None:
         h, who, date = by_path[res["path"]]
@@ -144,7 +161,7 @@ def run_batch(root: str | Path, store: Store, workers: int = 1, scheduler: str |
         if on_progress:
             on_progress(len(report.stored) + len(report.failed), total, res["path"])
 
-    args = [(str(p), o, m) for p, _, _, _, o, m in todo]
+    args = [(str(p), o, m, st) for p, _, _, _, o, m, st in todo]
     for res in _execute(args, workers, scheduler):
         store_one(res)
     return report

@@ -141,6 +141,24 @@ def pain_relations(summaries: list[dict], journal: list[dict], painful_at: int =
     return out
 
 
+def athlete_strength(rows, athlete: str | None, exercise: str, heavy_pct: float,
+                     mvt_mps: float | None = None) -> tuple[float | None, float | None]:
+    """The athlete's e1RM in `exercise` from the stored sessions' loaded sets, and the velocity the
+    fitted load-velocity line gives at `heavy_pct` of it: what makes a set heavy for the warm-up
+    check. (None, None) where the history gives no e1RM (too few loads, or none)."""
+    loads, vels = [], []
+    for r in rows:
+        if r.athlete == athlete and r.exercise == exercise:
+            for s in r.result["sets"]:
+                if s.get("load_kg") is not None and s.get("best_mean_velocity_mps") is not None:
+                    loads.append(s["load_kg"])
+                    vels.append(s["best_mean_velocity_mps"])
+    lv = load_velocity_profile(loads, vels, exercise, mvt_mps)
+    if lv is None or lv.e1rm_kg is None:
+        return None, None
+    return lv.e1rm_kg, float(lv.intercept_mps + lv.slope_mps_per_kg * heavy_pct / 100.0 * lv.e1rm_kg)
+
+
 def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | None] | None = None) -> dict:
     """Everything `barback history --json` reports."""
     summaries = [session_summary(r) for r in rows]

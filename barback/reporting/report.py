@@ -20,6 +20,7 @@ import numpy as np
 from barback.analysis.config import Thresholds, load_thresholds
 from barback.analysis.flags import flag_label
 from barback.analysis.results import SessionResult, mean_power_w, sided_deg
+from barback.reporting.table import warm_up_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -259,14 +260,24 @@ def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[
                   "reps; a poor rep is counted but its numbers are withheld)" if grades else "") + "</td></tr>")
     out.append(f"<tr><th class='l'>thresholds</th><td>version {e(result.thresholds_version)}</td></tr></table>")
     if result.sets:
+        wu = result.warm_up
+        flex = wu.flexion_by_set if wu is not None else {}
         out.append("<h2>Sets</h2><table><tr><th>set</th><th>reps</th><th>load (kg)</th><th>best MV (m/s)</th>"
-                   "<th>mean MV (m/s)</th><th>mean power (W)</th><th>velocity loss, last rep (%)</th></tr>")
+                   "<th>mean MV (m/s)</th><th>mean power (W)</th><th>velocity loss, last rep (%)</th>"
+                   + ("<th>peak lumbar flexion (°)</th>" if flex else "") + "<th class='l'>warm-up</th></tr>")
         for s in result.sets:
+            role = ("first heavy set" if wu is not None and s.set == wu.heavy_set
+                    else "warm-up" if wu is not None and s.set in wu.lighter_sets_before else "")
             out.append(f"<tr><td>{s.set}</td><td>{s.n_reps}</td><td>{_fmt(s.load_kg, 1)}</td>"
                        f"<td>{_fmt(s.best_mean_velocity_mps)}</td><td>{_fmt(s.mean_of_mean_velocity_mps)}</td>"
                        f"<td>{_fmt(mean_power_w(s.load_kg, s.mean_of_mean_velocity_mps), 0)}</td>"
-                       f"<td>{_fmt(s.last_rep_velocity_loss_pct, 0)}</td></tr>")
+                       f"<td>{_fmt(s.last_rep_velocity_loss_pct, 0)}</td>"
+                       + (f"<td>{_fmt(flex.get(s.set), 0)}</td>" if flex else "") + f"<td class='l'>{role}</td></tr>")
         out.append("</table>")
+        text = warm_up_text(result)
+        if text:
+            cls = "flag" if wu is not None and wu.warned else "ok"
+            out.append(f"<p id='warm-up' class='{cls}'><b>Warm-up.</b> {e(text)}</p>")
     out.append("<h2>Figures</h2>")
     out += [figure_html(fg) for fg in figs]
     sided = any(r.peak_side_bend_deg is not None for r in result.reps)

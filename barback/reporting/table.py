@@ -17,6 +17,31 @@ def _num(v: float | None, nd: int = 2) -> str:
     return "–" if v is None or v != v else f"{v:.{nd}f}"
 
 
+_HEAVY_BY = {"e1rm": "at or above the share of the athlete's e1RM", "velocity": "slower than the athlete's velocity there",
+             "load": "the session's heaviest load", "velocity_in_session": "the session's slowest sets"}
+
+
+def warm_up_text(result: SessionResult) -> str | None:
+    """The warm-up check in one or two sentences (None when there is nothing to say)."""
+    wu = result.warm_up
+    if wu is None:
+        return None
+    if wu.heavy_set is None:
+        return f"Warm-up not judged: {wu.note}." if wu.note else None
+    if wu.warned:
+        text = f"{wu.explanation} {wu.cue}"
+    else:
+        before = ", ".join(str(k) for k in wu.lighter_sets_before)
+        text = (f"Warmed up: set {wu.heavy_set}, the first heavy set ({_HEAVY_BY.get(wu.heavy_by, wu.heavy_by)}), "
+                f"came after lighter set(s) {before}.")
+    if wu.warm_up_flexion_deg is not None and wu.heavy_flexion_deg is not None:
+        text += (f" Peak lumbar flexion {wu.warm_up_flexion_deg:.0f}° in the warm-up sets, "
+                 f"{wu.heavy_flexion_deg:.0f}° in the heavy set.")
+    elif wu.heavy_flexion_deg is not None:
+        text += f" Peak lumbar flexion {wu.heavy_flexion_deg:.0f}° in the heavy set."
+    return text
+
+
 def print_reps(result: SessionResult, file: TextIO | None = None) -> None:
     """The per-rep table, then why each poor rep is poor and what each flag means."""
     from rich.console import Console
@@ -51,6 +76,10 @@ def print_reps(result: SessionResult, file: TextIO | None = None) -> None:
         for fl in r.flags:
             console.print(f"  set {r.set} rep {r.rep} [bold]{fl.name}[/bold]: {fl.explanation} Cue: {fl.cue}",
                           highlight=False)
+    wu = warm_up_text(result)
+    if wu:
+        style = "bold yellow" if result.warm_up is not None and result.warm_up.warned else ""
+        console.print(f"  [{style}]warm-up[/{style}]: {wu}" if style else f"  warm-up: {wu}", highlight=False)
 
 
 def print_history(h: dict, file: TextIO | None = None) -> None:

@@ -115,6 +115,13 @@ class SimConfig:
     # 9-15 deg, bar tilt 6-10 deg), to either side.
     natural_asymmetry_deg: float = 0.0
     side_fault_rate: float = 0.0
+    # Loads (issue 15's warm-up): each set's load as % of the athlete's 1RM (sets past the tuple
+    # keep its last); the first rep's velocity then follows the athlete's load-velocity line, from
+    # lv_intercept_mps at no load to 0.14 m/s at 1RM (the deadlift's MVT, Helms et al.), instead of
+    # mean_velocity_first_mps. Empty: no loads.
+    set_pct_1rm: tuple[float, ...] = ()
+    one_rm_kg: float = 160.0
+    lv_intercept_mps: tuple[float, float] = (1.15, 1.35)
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,6 +152,8 @@ class _Timeline:
         self.first_motion: int | None = None  # fine index where the first set's lifting begins
         self.set_end: int | None = None  # fine index where the last set's last rep has ended
         self.side_rng: np.random.Generator | None = None  # one-sided loading's own stream
+        self.lv_intercept_mps = 1.25  # the athlete's velocity at no load (set_pct_1rm)
+        self.set_start: dict[int, int] = {}  # fine index of each set's first pull
 
     @property
     def t_now(self) -> float:
@@ -266,10 +275,15 @@ class _RepPlan:
     rom: float
 
 
-def _plan_set(cfg: SimConfig, rng: np.random.Generator, rom: float) -> list[_RepPlan]:
+def _plan_set(cfg: SimConfig, rng: np.random.Generator, rom: float, set_no: int = 1,
+              lv_intercept_mps: float = 1.25) -> list[_RepPlan]:
     n = cfg.reps_per_set
     mv1 = rng.uniform(*cfg.mean_velocity_first_mps)
     vl = rng.uniform(*cfg.velocity_loss_final)
+    if cfg.set_pct_1rm:  # the load sets the speed: a lighter load moves faster
+        pct = set_pct(cfg, set_no)
+        mv1 = (lv_intercept_mps - (lv_intercept_mps - 0.14) * pct / 100.0) * (1 + rng.normal(0, 0.02))
+        vl *= pct / 100.0  # light sets barely slow down
     plans = []
     for i in range(n):
         frac = (i / (n - 1)) ** 1.3 if n > 1 else 0.0
@@ -385,6 +399,10 @@ def _side_setup(cfg: SimConfig, tl: _Timeline) -> dict:
             "bar_tilt": lambda lam: ti0 * (1 - lam)}
 
 
+def set_pct(cfg: SimConfig, set_no: int) -> float:
+    return float(cfg.set_pct_1rm[min(set_no, len(cfg.set_pct_1rm)) - 1])
+
+
 def _rep_truth(tl: _Timeline, set_no: int, rep_no: int, i0: int, i1: int, plan: _RepPlan,
                p: dict, side_fault: str | None = None) -> None:
     tl.reps.append(dict(set=set_no, rep=rep_no, i0=i0, i1=i1, fault=plan.fault,
@@ -402,7 +420,7 @@ _PULL_STYLE = {"deadlift": ((0.50, 0.62), None), "sumo_deadlift": ((0.40, 0.50),
 def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: bool = False):
     rom_range, trunk_range = _PULL_STYLE.get(cfg.exercise, _PULL_STYLE["deadlift"])
     rom_full = rng.uniform(*rom_range)
-    plans = _plan_set(cfg, rng, rom_full if not romanian else rng.uniform(0.35, 0.48))
+    plans = _plan_set(cfg, rng, rom_full if not romanian else rng.uniform(0.35, 0.48), set_no, tl.lv_intercept_mps)
     hip_stand, hip_b = 0.95, rng.uniform(0.58, 0.68)
     # walk to the bar and set up (bar still)
     p0 = _deadlift_poses(rng, _RepPlan(0.5, None, rom_full))
@@ -477,7 +495,7 @@ def _script_deadlift(cfg: SimConfig, tl: _Timeline, rng, set_no: int, romanian: 
 
 def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: bool):
     rom = rng.uniform(0.32, 0.45) if bench else rng.uniform(0.50, 0.65)
-    plans = _plan_set(cfg, rng, rom)
+    plans = _plan_set(cfg, rng, rom, set_no, tl.lv_intercept_mps)
     hip_stand = 0.95
     # unrack: up off the hooks, then walk back (squat) or move over the chest (bench)
     tl.bar_stroke(0.6, 0.05 if not bench else 0.035, 2.0, 0.0)
@@ -531,6 +549,8 @@ def _script_squat_bench(cfg: SimConfig, tl: _Timeline, rng, set_no: int, bench: 
 def _build_timeline(cfg: SimConfig, rng: np.random.Generator) -> _Timeline:
     tl = _Timeline(rng)
     tl.side_rng = np.random.default_rng([cfg.seed, 15])
+    if cfg.set_pct_1rm:
+        tl.lv_intercept_mps = float(np.random.default_rng([cfg.seed, 151]).uniform(*cfg.lv_intercept_mps))
     s = tl.state
     s["hip_z"] = 0.95
     s["bar_z"] = 0.225 if cfg.exercise in (*FLOOR_PULLS, "romanian_deadlift") else (
@@ -793,6 +813,32 @@ class SimulatedSession:
     gaps: list[tuple[float, float]]
     bar_height_m: np.ndarray | None = None  # true bar height on a 200 Hz grid from t = 0 (diagnostics)
 
+    @property
+    def loads_kg(self) -> dict[str, float]:
+        """Each set's load ("1" -> kg) where the config gives loads (set_pct_1rm), as a lifter logs them."""
+        cfg = self.config
+        if not cfg.set_pct_1rm:
+            return {}
+        sets = sorted({t["set"] for t in self.truth})
+        return {str(k): round(set_pct(cfg, k) / 100.0 * cfg.one_rm_kg * 2) / 2 for k in sets}
+
+    def warm_up_truth(self, heavy_pct: float = 80.0, window_s: float = 1800.0, min_lighter: int = 2) -> dict | None:
+        """Whether the first heavy set was warmed up for, from the session's plan and the true set
+        start times, by the issue's definition: heavy at 80 % of 1RM or more; fewer than two lighter
+        sets begun in the 30 minutes before it is a missed warm-up. None without loads or a heavy set."""
+        cfg = self.config
+        if not cfg.set_pct_1rm:
+            return None
+        start: dict[int, float] = {}
+        for t in self.truth:
+            start[t["set"]] = min(start.get(t["set"], np.inf), t["concentric_start_s"])
+        heavy = next((k for k in sorted(start) if set_pct(cfg, k) >= heavy_pct), None)
+        if heavy is None:
+            return None
+        lighter = [k for k in start if start[k] < start[heavy] and start[heavy] - start[k] <= window_s
+                   and set_pct(cfg, k) < set_pct(cfg, heavy)]
+        return {"heavy_set": heavy, "lighter_sets_before": sorted(lighter), "warned": len(lighter) < min_lighter}
+
 
 def simulate(cfg: SimConfig) -> SimulatedSession:
     from barback.analysis.config import load_thresholds
@@ -876,7 +922,8 @@ def write_session(sim: SimulatedSession, out_dir: str | Path, extra_meta: dict |
                    fmt=["%.6f", "%.6f", "%.6f", "%.6f", "%.4f", "%.4f", "%.4f"])
         files[role] = name
     meta = {"exercise": sim.config.exercise, "sensors": files,
-            "notes": f"simulated by barback (seed {sim.config.seed})", **(extra_meta or {})}
+            "notes": f"simulated by barback (seed {sim.config.seed})",
+            **({"loads_kg": sim.loads_kg} if sim.loads_kg else {}), **(extra_meta or {})}
     (out / "session.json").write_text(json.dumps(meta, indent=2) + "\n")
     cfg = asdict(sim.config)
     (out / "truth.json").write_text(json.dumps({"config": cfg, "reps": sim.truth,
