@@ -77,6 +77,14 @@ class WarmUpRule(Rule):
 
 
 @dataclass(frozen=True)
+class LoadCeilingRule(Rule):
+    fault_share: float
+    min_sessions: float
+    min_loads: float
+    bootstrap_draws: float
+
+
+@dataclass(frozen=True)
 class QualityLimits:
     min_rate_for_velocity_hz: float
     max_gap_in_rep_s: float
@@ -103,7 +111,7 @@ class ExerciseProfile:
 
 
 # numbers that are fractions; every other number is a positive quantity
-_FRACTIONS = {"early_fraction", "lighter_load_fraction", "slowest_margin"}
+_FRACTIONS = {"early_fraction", "lighter_load_fraction", "slowest_margin", "fault_share"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class Thresholds:
     twist: MaxAngleRule
     bar_tilt: MaxAngleRule
     warm_up: WarmUpRule
+    load_ceiling: LoadCeilingRule
     quality: QualityLimits
     exercise: dict[str, ExerciseProfile]  # by exercise name (analysis.imu.EXERCISES)
 
@@ -135,7 +144,7 @@ _SECTION_TYPES: dict[str, type] = {
     "lumbar_flexion_drift": LumbarFlexionDriftRule, "hips_rise_early": HipsRiseEarlyRule,
     "lockout_hyperextension": LockoutHyperextensionRule, "bar_drift": BarDriftRule,
     "side_bend": MaxAngleRule, "twist": MaxAngleRule, "bar_tilt": MaxAngleRule, "warm_up": WarmUpRule,
-    "quality": QualityLimits,
+    "load_ceiling": LoadCeilingRule, "quality": QualityLimits,
 }
 
 

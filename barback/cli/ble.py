@@ -84,7 +84,33 @@ def cmd_scan(args) -> int:
     return 0
 
 
-def _read_load(cap, live, view) -> None:
+def _history_context(args, th) -> dict:
+    """What the history knows of the athlete's lift: e1RM (for the warm-up check) and load ceiling."""
+    if not getattr(args, "db", None) or not args.athlete:
+        return {}
+    from barback.cli.history import _store
+    from barback.history.trends import athlete_strength, load_ceiling
+
+    store = _store(args, existing=True)
+    rows = store.sessions(args.athlete)
+    e1rm, _ = athlete_strength(rows, args.athlete, args.exercise, th.warm_up.heavy_pct_e1rm)
+    return {"e1rm_kg": e1rm, "ceiling": load_ceiling(rows, args.athlete, args.exercise, th.load_ceiling, e1rm)}
+
+
+def _before_set(live, view, loads_kg: dict[int, float], target: int, kg: float, context: dict) -> None:
+    """As a set's load is entered: the warm-up check and the load ceiling."""
+    from barback.history.trends import ceiling_warning
+
+    wu = live.warm_up_preview(target, loads_kg, context.get("e1rm_kg"))
+    if wu is not None and wu.heavy_set == target and wu.warned:
+        view.message(f"warm-up: {wu.explanation} {wu.cue}")
+    if context.get("ceiling"):
+        line = ceiling_warning(context["ceiling"], kg, live.thresholds.load_ceiling)
+        if line:
+            view.message(f"load ceiling: {line}")
+
+
+def _read_load(cap, live, view, context: dict | None = None) -> None:
     """A line typed during capture: the next set's load (the set after the last rep's)."""
     from barback.analysis.imu import parse_load_entry, parse_loads_kg
 
@@ -99,10 +125,7 @@ def _read_load(cap, live, view) -> None:
     if hasattr(view, "loads_kg"):
         view.loads_kg[target] = kg
     view.message(f"set {target}: {kg:g} kg")
-    # the warm-up check, as the first heavy set begins
-    wu = live.warm_up_preview(target, parse_loads_kg(cap.loads_kg))
-    if wu is not None and wu.heavy_set == target and wu.warned:
-        view.message(f"warm-up: {wu.explanation} {wu.cue}")
+    _before_set(live, view, parse_loads_kg(cap.loads_kg), target, kg, context or {})
 
 
 def cmd_capture(args) -> int:
@@ -120,6 +143,7 @@ def cmd_capture(args) -> int:
 
     cues = audio_cues(args, th)
     view = live_view(args, th, parse_loads_kg(loads_from_args(args)))
+    context = _history_context(args, th)
 
     async def run():
         kw: dict = {}
@@ -140,7 +164,14 @@ def cmd_capture(args) -> int:
         if typing:
             import asyncio
 
-            asyncio.get_running_loop().add_reader(sys.stdin.fileno(), _read_load, cap, live, view)
+            asyncio.get_running_loop().add_reader(sys.stdin.fileno(), _read_load, cap, live, view, context)
+        first = parse_loads_kg(cap.loads_kg)
+        if first and context:  # a load given on the command line: the first set's check now
+            from barback.analysis.imu import load_of_set
+
+            kg0 = load_of_set(first, 1)
+            if kg0:
+                _before_set(live, view, first, 1, kg0, context)
         try:
             await cap.run(stop)
         except CaptureError as exc:
@@ -250,6 +281,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use emulated sensors on a virtual radio (addresses are ignored)")
     c.add_argument("--source", help="with --emulate: the recording or session the emulated sensors play")
     add_session_args(c, date=False)
+    c.add_argument("--db", help="history database: the athlete's e1RM and load ceiling, for the warm-up check and "
+                                "a warning when a set's load is above the ceiling (with --athlete)")
     add_screen_args(c)
     add_threshold_args(c)
     c.set_defaults(func=cmd_capture)

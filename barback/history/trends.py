@@ -159,10 +159,98 @@ def athlete_strength(rows, athlete: str | None, exercise: str, heavy_pct: float,
     return lv.e1rm_kg, float(lv.intercept_mps + lv.slope_mps_per_kg * heavy_pct / 100.0 * lv.e1rm_kg)
 
 
+CEILING_FAULTS = ("lumbar_flexion", "hips_rise_early")  # the form faults a load too heavy brings on
+
+
+def _fault_points(rows, athlete: str | None, exercise: str) -> list[list[tuple[float, bool]]]:
+    """Per stored session of the athlete's lift: (load, rounded or led with the hips) per rep."""
+    out = []
+    for r in rows:
+        if r.athlete != athlete or r.exercise != exercise:
+            continue
+        loads = {s["set"]: s.get("load_kg") for s in r.result["sets"]}
+        pts = [(float(loads[rep["set"]]), any(f in CEILING_FAULTS for f in rep["flags"]))
+               for rep in r.result["reps"] if loads.get(rep["set"])]
+        if pts:
+            out.append(pts)
+    return out
+
+
+def _crossing(x: np.ndarray, y: np.ndarray, share: float) -> float | None:
+    """The load at which a logistic fit of P(fault | load) reaches `share`; None unless faults grow
+    with the load. A small ridge keeps the slope finite when the loads separate the faults."""
+    from scipy.optimize import minimize
+
+    mu, sd = float(x.mean()), float(x.std()) or 1.0
+    z = (x - mu) / sd
+
+    def nll(p):
+        t = p[0] + p[1] * z
+        return float(np.sum(np.logaddexp(0.0, t) - y * t) + 1e-2 * p[1] ** 2)
+
+    a, b = minimize(nll, np.zeros(2), method="BFGS").x
+    if b <= 0:
+        return None
+    return mu + sd * (np.log(share / (1 - share)) - a) / b
+
+
+def load_ceiling(rows, athlete: str | None, exercise: str, rule, e1rm_kg: float | None = None) -> dict:
+    """The athlete's load ceiling for a lift: the load above which `rule.fault_share` of the reps
+    or more round the back or lead with the hips, from the stored sessions; its range over the
+    sessions resampled (16th to 84th percentile), and how many sessions and reps it rests on.
+    `ceiling_kg` None with `withheld` saying why, where the history cannot tell."""
+    sessions = _fault_points(rows, athlete, exercise)
+    x = np.array([p[0] for s in sessions for p in s])
+    y = np.array([p[1] for s in sessions for p in s], float)
+    out = {"athlete": athlete, "exercise": exercise, "ceiling_kg": None, "low_kg": None, "high_kg": None,
+           "pct_e1rm": None, "n_sessions": len(sessions), "n_reps": len(x), "fault_share": rule.fault_share,
+           "withheld": None}
+    loads = np.unique(x)
+    if len(sessions) < rule.min_sessions or len(loads) < rule.min_loads:
+        out["withheld"] = (f"not enough data: {len(sessions)} session(s) and {len(loads)} load(s) with reps "
+                           f"({rule.min_sessions:g} and {rule.min_loads:g} needed)")
+        return out
+    c = _crossing(x, y, rule.fault_share) if 0 < y.sum() < len(y) else None
+    if c is None or not loads.min() <= c <= loads.max():
+        out["withheld"] = ("form faults do not grow with the load in these sessions" if y.any()
+                           else "no form faults at any load lifted: no ceiling seen yet")
+        return out
+    rng = np.random.default_rng(len(x))
+    draws = []
+    for _ in range(int(rule.bootstrap_draws)):
+        pick = [sessions[k] for k in rng.integers(0, len(sessions), len(sessions))]
+        xb = np.array([p[0] for s in pick for p in s])
+        yb = np.array([p[1] for s in pick for p in s], float)
+        cb = _crossing(xb, yb, rule.fault_share) if 0 < yb.sum() < len(yb) else None
+        if cb is not None:
+            draws.append(min(max(cb, loads.min()), loads.max()))
+    out["ceiling_kg"] = float(c)
+    if draws:
+        out["low_kg"], out["high_kg"] = (float(v) for v in np.percentile(draws, [16, 84]))
+    if e1rm_kg:
+        out["pct_e1rm"] = 100.0 * float(c) / e1rm_kg
+    return out
+
+
+def ceiling_warning(ceiling: dict, load_kg: float, rule) -> str | None:
+    """The warning for a set about to be lifted at `load_kg` above the ceiling, or None."""
+    c = ceiling.get("ceiling_kg")
+    if c is None or load_kg <= c:
+        return None
+    rng = (f"{ceiling['low_kg']:.0f}-{ceiling['high_kg']:.0f} kg" if ceiling.get("low_kg") is not None
+           else "range unknown")
+    if ceiling.get("pct_e1rm") is not None:
+        rng += f", {ceiling['pct_e1rm']:.0f} % of the e1RM"
+    return rule.explanation.format(load=load_kg, ceiling=c, range=rng, share_pct=100 * rule.fault_share,
+                                   n_sessions=ceiling["n_sessions"]) + " " + rule.cue
+
+
 def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | None] | None = None) -> dict:
     """Everything `barback history --json` reports."""
     summaries = [session_summary(r) for r in rows]
-    profiles = []
+    profiles: list[dict] = []
+    ceilings: list[dict] = []
+    rule = load_thresholds().load_ceiling
     for (athlete, exercise) in sorted({(r.athlete, r.exercise) for r in rows}, key=str):
         loads, vels = [], []
         for r in rows:
@@ -175,6 +263,7 @@ def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | 
         if lv is not None:  # the sets it was fitted to, for the chart
             profiles.append({"athlete": athlete, **lv.to_dict(),
                              "points": [[float(a), float(b)] for a, b in zip(loads, vels) if b is not None]})
+        ceilings.append(load_ceiling(rows, athlete, exercise, rule, lv.e1rm_kg if lv is not None else None))
     common: dict = {}
     for r in rows:
         for s in r.result["sets"]:
@@ -186,4 +275,4 @@ def history(rows, journal: list[dict], mvt_by_athlete: dict[str | None, float | 
             at_load.append({"exercise": ex, "load_kg": load, "sessions": velocity_at_load(rows, ex, load)})
     flags = dict(sum((Counter(s["flag_counts"]) for s in summaries), Counter()))
     return {"sessions": summaries, "load_velocity": profiles, "velocity_at_load": at_load,
-            "flag_totals": flags, "pain": pain_relations(summaries, journal)}
+            "flag_totals": flags, "pain": pain_relations(summaries, journal), "load_ceiling": ceilings}

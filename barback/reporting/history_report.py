@@ -84,6 +84,22 @@ def render_history_html(h: dict) -> str:
     for f in figs:
         out.append(figure_html(f))
         f.close()
+    if h.get("load_ceiling"):
+        out.append("<h2>Load ceiling</h2><p>The load above which a share of the reps round the back or lead "
+                   "with the hips, from this history; its range over the sessions resampled.</p>"
+                   "<table id='load-ceiling'><tr><th class='l'>athlete</th><th class='l'>exercise</th><th>ceiling (kg)</th>"
+                   "<th>range (kg)</th><th>% of e1RM</th><th>share</th><th>sessions</th><th>reps</th></tr>")
+        for c in h["load_ceiling"]:
+            if c["ceiling_kg"] is None:
+                cells = f"<td colspan='4' class='l'>{e(c['withheld'] or '–')}</td>"
+            else:
+                rng = "–" if c["low_kg"] is None else f"{c['low_kg']:.0f}-{c['high_kg']:.0f}"
+                pct = "–" if c["pct_e1rm"] is None else f"{c['pct_e1rm']:.0f}"
+                cells = (f"<td>{c['ceiling_kg']:.0f}</td><td>{rng}</td><td>{pct}</td>"
+                         f"<td>{100 * c['fault_share']:.0f} %</td>")
+            out.append(f"<tr><td class='l'>{e(c['athlete'] or '')}</td><td class='l'>{e(c['exercise'])}</td>{cells}"
+                       f"<td>{c['n_sessions']}</td><td>{c['n_reps']}</td></tr>")
+        out.append("</table>")
     pain = h["pain"]
     out.append("<h2>Pain journal and what the sensors saw</h2>")
     out.append(f"<p>{pain['sessions_with_pain_scores']} session(s) with pain scores.</p>")

@@ -97,6 +97,16 @@ def print_history(h: dict, file: TextIO | None = None) -> None:
             f"withheld: {p['e1rm_withheld']}" if p.get("e1rm_withheld") else "–")
         print(f"\n{p['athlete'] or ''} {p['exercise']}: load-velocity slope {p['slope_mps_per_kg'] * 100:.2f} m/s per "
               f"100 kg, R² {p['r2']:.2f}, estimated 1RM {e1} (at {p['mvt_mps']:.2f} m/s)", file=out)
+    for c in h.get("load_ceiling", []):
+        who = f"{c['athlete'] or ''} {c['exercise']}".strip()
+        if c["ceiling_kg"] is None:
+            print(f"{who}: load ceiling withheld: {c['withheld']}", file=out)
+        else:
+            rng = "" if c["low_kg"] is None else f" (range {c['low_kg']:.0f}-{c['high_kg']:.0f} kg)"
+            pct = "" if c["pct_e1rm"] is None else f", {c['pct_e1rm']:.0f} % of the e1RM"
+            print(f"{who}: load ceiling {c['ceiling_kg']:.0f} kg{rng}{pct}: above it {100 * c['fault_share']:.0f} % "
+                  f"or more of the reps round or lead with the hips ({c['n_sessions']} sessions, {c['n_reps']} reps)",
+                  file=out)
     for line in h["pain"]["patterns"]:
         print(f"pattern: {line}", file=out)
     if h["pain"]["sessions_with_pain_scores"]:

@@ -198,6 +198,56 @@ def warm_up(seeds: int, out=sys.stdout) -> bool:
     return ok_all
 
 
+CEILING_RAMPS = ((60, 70, 80, 90), (65, 75, 85, 92), (60, 72, 82, 88, 95), (70, 80, 90), (62, 78, 86, 94))
+
+
+def load_ceiling_bench(athletes: int, out=sys.stdout) -> bool:
+    """The personal load ceiling (issue 15): histories of five sessions whose faults (rounding,
+    hips first) become likely from a ceiling the simulator sets (78, 84 or 90 % of 1RM); the
+    estimate against it, and the warning on a further session's sets (above the true ceiling or not)."""
+    from barback.analysis.config import load_thresholds
+    from barback.history.store import SessionRow
+    from barback.history.trends import athlete_strength, ceiling_warning, load_ceiling
+
+    rule = load_thresholds().load_ceiling
+    errors, tp, fp, fn, tn = [], 0, 0, 0, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for a in range(athletes):
+            ceiling_pct = (78.0, 84.0, 90.0)[a % 3]
+            rows = []
+            for k, ramp in enumerate((*CEILING_RAMPS, (70, 76, 82, 88, 94))):
+                sim = simulate(scenario("deadlift_100hz", seed=500 + 10 * a + k, sets=len(ramp), reps_per_set=5,
+                                        rest_s=(60.0, 120.0), set_pct_1rm=ramp, fault_ceiling_pct=ceiling_pct,
+                                        faults=("lumbar_flexion", "hips_rise_early"), fault_rate=0.03))
+                session = load_session(write_session(sim, Path(tmp) / f"c{a}_{k}"))
+                res = analyze(session, loads_kg=session.loads_kg)
+                if k < len(CEILING_RAMPS):  # the history
+                    rows.append(SessionRow(k, "a", "deadlift", f"2026-01-{k + 1:02d}", "", len(res.reps), res.to_dict()))
+                    continue
+                e1rm, _ = athlete_strength(rows, "a", "deadlift", 80.0)
+                c = load_ceiling(rows, "a", "deadlift", rule, e1rm)
+                if c["ceiling_kg"] is not None:
+                    errors.append(c["ceiling_kg"] - ceiling_pct / 100 * sim.config.one_rm_kg)
+                for s in res.sets:  # the held-out session: each set's load as it is entered
+                    warned = ceiling_warning(c, float(s.load_kg or 0.0), rule) is not None
+                    above = float(s.load_kg or 0.0) >= ceiling_pct / 100 * sim.config.one_rm_kg
+                    tp, fp, fn, tn = tp + (warned and above), fp + (warned and not above), fn + (above and not warned), \
+                        tn + (not warned and not above)
+    p = tp / (tp + fp) if tp + fp else float("nan")
+    r = tp / (tp + fn) if tp + fn else float("nan")
+    err = np.array(errors)
+    ok = p >= 0.9 and r >= 0.9 and len(err) == athletes
+    print("\n### Personal load ceiling\n", file=out)
+    print(f"{athletes} simulated athletes, five sessions of history each (loads 60-95 % of 1RM), faults likely from "
+          "78, 84 or 90 % of 1RM; then a further session's sets, warned of when above the estimated ceiling.\n", file=out)
+    print("| athletes | ceilings found | ceiling bias / RMSE kg | sets above the true ceiling | warning precision | "
+          "recall | goal |", file=out)
+    print("|---|---|---|---|---|---|---|", file=out)
+    print(f"| {athletes} | {len(err)} | {err.mean():+.1f} / {np.sqrt(np.mean(err ** 2)):.1f} | {tp + fn} of {tp + fp + fn + tn} | "
+          f"{_fmt(p, 2)} | {_fmt(r, 2)} | {'pass' if ok else 'FAIL'} (every ceiling found, P/R >= 0.9) |", file=out)
+    return ok
+
+
 def real_recordings(out=sys.stdout) -> None:
     """The bundled real windows (tests/data/repmate, MIT): one bench press each, no reference."""
     root = Path(__file__).resolve().parents[2] / "tests" / "data" / "repmate"
@@ -415,6 +465,7 @@ def main(argv=None) -> int:
     ok &= commodity(max(args.seeds, 10))
     ok &= one_sided(max(args.seeds, 5))
     ok &= warm_up(max(args.seeds, 4))
+    ok &= load_ceiling_bench(max(args.seeds, 6))
     if not args.no_speed:
         cache = Path(args.cache)
         cache.mkdir(parents=True, exist_ok=True)

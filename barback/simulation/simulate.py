@@ -120,6 +120,10 @@ class SimConfig:
     # lv_intercept_mps at no load to 0.14 m/s at 1RM (the deadlift's MVT, Helms et al.), instead of
     # mean_velocity_first_mps. Empty: no loads.
     set_pct_1rm: tuple[float, ...] = ()
+    # a personal load ceiling (issue 15): at fault_ceiling_pct of 1RM or more, fault_rate_above of
+    # the reps carry one of the faults instead of fault_rate (0: no ceiling)
+    fault_ceiling_pct: float = 0.0
+    fault_rate_above: float = 0.6
     one_rm_kg: float = 160.0
     lv_intercept_mps: tuple[float, float] = (1.15, 1.35)
 
@@ -280,8 +284,11 @@ def _plan_set(cfg: SimConfig, rng: np.random.Generator, rom: float, set_no: int 
     n = cfg.reps_per_set
     mv1 = rng.uniform(*cfg.mean_velocity_first_mps)
     vl = rng.uniform(*cfg.velocity_loss_final)
+    rate = cfg.fault_rate
     if cfg.set_pct_1rm:  # the load sets the speed: a lighter load moves faster
         pct = set_pct(cfg, set_no)
+        if cfg.fault_ceiling_pct and pct >= cfg.fault_ceiling_pct:
+            rate = cfg.fault_rate_above
         mv1 = (lv_intercept_mps - (lv_intercept_mps - 0.14) * pct / 100.0) * (1 + rng.normal(0, 0.02))
         vl *= pct / 100.0  # light sets barely slow down
     plans = []
@@ -289,7 +296,7 @@ def _plan_set(cfg: SimConfig, rng: np.random.Generator, rom: float, set_no: int 
         frac = (i / (n - 1)) ** 1.3 if n > 1 else 0.0
         mv = mv1 * (1 - vl * frac) * (1 + rng.normal(0, 0.015))
         fault = None
-        if cfg.faults and rng.uniform() < cfg.fault_rate:
+        if cfg.faults and rng.uniform() < rate:
             fault = str(rng.choice(cfg.faults))
         plans.append(_RepPlan(mv=max(mv, 0.08), fault=fault, rom=rom * rng.uniform(0.97, 1.03)))
     return plans
