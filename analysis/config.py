@@ -85,6 +85,16 @@ class LoadCeilingRule(Rule):
 
 
 @dataclass(frozen=True)
+class HingeScreenRule(Rule):
+    hinges: float
+    min_hinges: float
+    min_trunk_deg: float
+    min_hip_share: float
+    explanation_flexion: str
+    cue_flexion: str
+
+
+@dataclass(frozen=True)
 class QualityLimits:
     min_rate_for_velocity_hz: float
     max_gap_in_rep_s: float
@@ -111,7 +121,7 @@ class ExerciseProfile:
 
 
 # numbers that are fractions; every other number is a positive quantity
-_FRACTIONS = {"early_fraction", "lighter_load_fraction", "slowest_margin", "fault_share"}
+_FRACTIONS = {"early_fraction", "lighter_load_fraction", "slowest_margin", "fault_share", "min_hip_share"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,7 @@ class Thresholds:
     bar_tilt: MaxAngleRule
     warm_up: WarmUpRule
     load_ceiling: LoadCeilingRule
+    hinge_screen: HingeScreenRule
     quality: QualityLimits
     exercise: dict[str, ExerciseProfile]  # by exercise name (analysis.imu.EXERCISES)
 
@@ -144,7 +155,7 @@ _SECTION_TYPES: dict[str, type] = {
     "lumbar_flexion_drift": LumbarFlexionDriftRule, "hips_rise_early": HipsRiseEarlyRule,
     "lockout_hyperextension": LockoutHyperextensionRule, "bar_drift": BarDriftRule,
     "side_bend": MaxAngleRule, "twist": MaxAngleRule, "bar_tilt": MaxAngleRule, "warm_up": WarmUpRule,
-    "load_ceiling": LoadCeilingRule, "quality": QualityLimits,
+    "load_ceiling": LoadCeilingRule, "hinge_screen": HingeScreenRule, "quality": QualityLimits,
 }
 
 

@@ -82,4 +82,5 @@ def test_the_signal_core_keeps_its_tunable_numbers_in_settings():
             for t in targets:
                 if isinstance(t, ast.Name) and t.id.isupper() and numeric and t.id not in INPUT_LIMITS | KEYS:
                     found.append(f"{f.name}: {t.id}")
-    assert found == ["calibration.py: STEPS"], found  # the routine's steps and their seconds, shown to the user
+    # the guided routines' steps and their seconds, shown to the user
+    assert found == ["calibration.py: STEPS", "screen.py: HINGE_STEPS"], found

@@ -1,4 +1,4 @@
-"""Commands over the history database: batch, history, journal, athlete, calibrate."""
+"""Commands over the history database: batch, history, journal, athlete, calibrate, screen."""
 
 from __future__ import annotations
 
@@ -6,7 +6,19 @@ import argparse
 import os
 from pathlib import Path
 
-from barback.cli.common import EXIT_INPUT, BleProblem, Formatter, overrides, positive_float, run_ble, usage_error, warn
+from barback.cli.common import (
+    EXIT_INPUT,
+    BleProblem,
+    Formatter,
+    add_threshold_args,
+    iso_date,
+    overrides,
+    positive_float,
+    run_ble,
+    thresholds,
+    usage_error,
+    warn,
+)
 
 
 def _store(args, existing: bool = False):
@@ -53,6 +65,13 @@ def cmd_batch(args) -> int:
     return 0 if not rep.failed else 1
 
 
+def _screen_summary(result: dict) -> dict:
+    return {"hinges": len(result.get("hinges", [])), "hip_share": result.get("hip_share"),
+            "max_lumbar_flexion_deg": result.get("max_lumbar_flexion_deg"),
+            "flexion_limit_deg": result.get("flexion_limit_deg"), "reasons": result.get("reasons", []),
+            "cues": result.get("cues", [])}
+
+
 def cmd_history(args) -> int:
     import json
 
@@ -62,6 +81,8 @@ def cmd_history(args) -> int:
     store = _store(args, existing=True)
     mvt = {a: store.athlete(a)["mvt_mps"] for a in store.athletes()}
     h = history(store.sessions(args.athlete), store.journal(args.athlete), mvt)
+    h["screens"] = [{k: v for k, v in sc.items() if k != "result"} | _screen_summary(sc["result"])
+                    for sc in store.screens(args.athlete)]
     if args.json:
         Path(args.json).write_text(json.dumps(h, indent=2) + "\n")
     if args.report:
@@ -109,9 +130,9 @@ def cmd_athlete(args) -> int:
     return 0
 
 
-def _record_routine(args, out: Path) -> Path:
-    """Record the guided calibration routine from both lumbar sensors (or emulated ones playing a
-    simulated routine) into `out`."""
+def _record_routine(args, out: Path, steps=None, simulated=None) -> Path:
+    """Record a guided routine (the calibration's by default) from both lumbar sensors, or from
+    emulated ones playing `simulated()` (a simulated routine), into `out`."""
     import tempfile
 
     from barback.analysis.calibration import STEPS
@@ -124,14 +145,14 @@ def _record_routine(args, out: Path) -> Path:
             from barback.cli.ble import emulated_backend, emulated_radio
             from barback.simulation.simulate import simulate_calibration, write_session
 
-            src = write_session(simulate_calibration(), Path(tempfile.mkdtemp()) / "routine")
+            src = write_session((simulated or simulate_calibration)(), Path(tempfile.mkdtemp()) / "routine")
             radio, emus = await emulated_radio([("lumbar_upper", "polar_pmd", 100.0), ("lumbar_lower", "movesense", 104.0)],
                                                src)
             targets = [Target(t.role, e.address) for t, e in zip(targets, emus)]
             kw = emulated_backend(radio)
         cap = Capture(targets, "deadlift", out, rate_hz=100.0, on_message=print, **kw)
         try:
-            await record_guided(cap, STEPS, print)
+            await record_guided(cap, steps or STEPS, print)
         except CaptureError as exc:
             raise BleProblem(str(exc)) from None
         return cap.out_dir
@@ -156,6 +177,48 @@ def cmd_calibrate(args) -> int:
     store.set_calibration(args.athlete, cal.to_dict())
     print(f"{args.athlete}: maximal lumbar flexion {cal.max_flexion_deg:.1f}° (standing neutral at "
           f"{cal.standing_s[0]:.1f}-{cal.standing_s[1]:.1f} s); stored in {store.path}")
+    return 0
+
+
+def cmd_screen_hinge(args) -> int:
+    import datetime as dt
+    import json
+    import tempfile
+
+    from barback.analysis.screen import HINGE_STEPS, hinge_screen
+    from barback.sessions.load import open_session
+
+    th = thresholds(args)
+    store = _store(args)
+    if args.source_recording:
+        source = Path(args.source_recording)
+    else:
+        if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
+            return usage_error("give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)")
+        from barback.simulation.simulate import simulate_hinge_drill
+
+        source = _record_routine(args, Path(args.out or tempfile.mkdtemp(prefix="barback-hinge-")), HINGE_STEPS,
+                                 simulate_hinge_drill)
+    max_flex = store.athlete(args.athlete)["max_flexion_deg"] if args.athlete in store.athletes() else None
+    res = hinge_screen(open_session(source), th, max_flex)
+    date = args.date or dt.date.today().isoformat()
+    store.add_screen(args.athlete, "hinge", date, res.to_dict())
+    verdict = "PASS" if res.passed else "FAIL"
+    print(f"{args.athlete}, hip-hinge screen {date}: {verdict}; {len(res.hinges)} hinge(s)")
+    for k, h in enumerate(res.hinges, start=1):
+        print(f"  hinge {k}: trunk {h.trunk_deg:.0f}°, hips {h.pelvis_deg:.0f}° ({100 * h.hip_share:.0f} %), "
+              f"lumbar flexion {h.lumbar_flexion_deg:.0f}°")
+    if res.hip_share is not None:
+        print(f"  from the hips: {100 * res.hip_share:.0f} % (median); lumbar flexion at most "
+              f"{res.max_lumbar_flexion_deg:.0f}° (safe range {res.flexion_limit_deg:.0f}°, "
+              f"{'calibrated' if res.limit_from == 'calibration' else 'default: calibrate for your own'})")
+    for why in res.reasons:
+        print(f"  {why}")
+    for cue in res.cues:
+        print(f"  Cue: {cue}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"athlete": args.athlete, "date": date, **res.to_dict()}, indent=2) + "\n")
+    print(f"stored in {store.path}")
     return 0
 
 
@@ -230,3 +293,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     ca.add_argument("--out", help="where to keep the routine's recording")
     ca.add_argument("--emulate", action="store_true", help="use emulated sensors playing a simulated routine")
     ca.set_defaults(func=cmd_calibrate)
+
+    sc = sub.add_parser("screen", formatter_class=Formatter, help="movement screens (the hip-hinge screen)",
+                        description="Guided, unloaded movement screens, stored in the history.")
+    sc.set_defaults(func=lambda a: (sc.print_help(), EXIT_INPUT)[1])
+    ssub = sc.add_subparsers(dest="screen_command", metavar="hinge")
+    hi = ssub.add_parser("hinge", formatter_class=Formatter, help="the hip-hinge screen",
+                         description="A dowel along the back, five slow hip hinges, both lumbar sensors on: how much "
+                                     "of the trunk's forward tilt comes from the hips (the sacral sensor) and how much "
+                                     "from the lower back, and whether lumbar flexion stays in the athlete's safe "
+                                     "range. A pass or fail with the numbers and a cue, stored in the history.",
+                         epilog="example:\n  barback screen hinge --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..\n"
+                                "  barback screen hinge --athlete Ana --from recordings/ana-hinge")
+    hi.add_argument("--athlete", required=True)
+    _db_arg(hi)
+    hi.add_argument("--lumbar-upper", metavar="ADDR")
+    hi.add_argument("--lumbar-lower", metavar="ADDR")
+    hi.add_argument("--from", dest="source_recording", metavar="RECORDING",
+                    help="score a recorded drill instead of recording one now")
+    hi.add_argument("--out", help="where to keep the drill's recording")
+    hi.add_argument("--emulate", action="store_true", help="use emulated sensors playing a simulated drill")
+    hi.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD", help="the screen's date (default: today)")
+    hi.add_argument("--json", metavar="OUT.json")
+    add_threshold_args(hi)
+    hi.set_defaults(func=cmd_screen_hinge)

@@ -58,6 +58,14 @@ CREATE TABLE IF NOT EXISTS reps (
     flags TEXT NOT NULL,
     PRIMARY KEY (session_id, set_no, rep_no)
 );
+CREATE TABLE IF NOT EXISTS screens (
+    id INTEGER PRIMARY KEY,
+    athlete_id INTEGER NOT NULL REFERENCES athletes(id),
+    kind TEXT NOT NULL,
+    date TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    result_json TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY,
     athlete_id INTEGER NOT NULL REFERENCES athletes(id),
@@ -248,6 +256,25 @@ class Store:
             args = (athlete,)
         return [dict(zip(("id", "athlete", "session_id", "before", "after", "next_day", "note"), r))
                 for r in self.db.execute(q + " ORDER BY j.id", args)]
+
+    # -- screens ----------------------------------------------------------------------------
+    def add_screen(self, athlete: str, kind: str, date: str, result: dict) -> int:
+        """A movement screen's result (the hip-hinge screen: analysis.screen.HingeScreen.to_dict())."""
+        aid = self.athlete_id(athlete, create=True)
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO screens (athlete_id, kind, date, passed, result_json) VALUES (?, ?, ?, ?, ?)",
+                             (aid, kind, date, int(bool(result.get("passed"))), json.dumps(result)))
+            return int(cur.lastrowid)
+
+    def screens(self, athlete: str | None = None) -> list[dict]:
+        q = ("SELECT s.id, a.name, s.kind, s.date, s.passed, s.result_json FROM screens s "
+             "JOIN athletes a ON a.id = s.athlete_id")
+        args: tuple = ()
+        if athlete:
+            q += " WHERE a.name = ?"
+            args = (athlete,)
+        return [{"id": r[0], "athlete": r[1], "kind": r[2], "date": r[3], "passed": bool(r[4]), "result": json.loads(r[5])}
+                for r in self.db.execute(q + " ORDER BY s.date, s.id", args)]
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

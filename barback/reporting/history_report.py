@@ -84,6 +84,20 @@ def render_history_html(h: dict) -> str:
     for f in figs:
         out.append(figure_html(f))
         f.close()
+    if h.get("screens"):
+        out.append("<h2>Hip-hinge screens</h2><table id='screens'><tr><th>date</th><th class='l'>athlete</th>"
+                   "<th>verdict</th><th>hinges</th><th>from the hips</th><th>lumbar flexion, max (°)</th>"
+                   "<th>safe range (°)</th><th class='l'>why, and the cue</th></tr>")
+        for sc in h["screens"]:
+            share = "–" if sc["hip_share"] is None else f"{100 * sc['hip_share']:.0f} %"
+            flex = "–" if sc["max_lumbar_flexion_deg"] is None else f"{sc['max_lumbar_flexion_deg']:.0f}"
+            limit = "–" if sc["flexion_limit_deg"] is None else f"{sc['flexion_limit_deg']:.0f}"
+            why = " ".join([*sc["reasons"], *(f"Cue: {c}" for c in sc["cues"])]) or "–"
+            out.append(f"<tr><td>{e(sc['date'])}</td><td class='l'>{e(sc['athlete'] or '')}</td>"
+                       f"<td class='{'ok' if sc['passed'] else 'flag'}'>{'pass' if sc['passed'] else 'fail'}</td>"
+                       f"<td>{sc['hinges']}</td><td>{share}</td><td>{flex}</td><td>{limit}</td>"
+                       f"<td class='l'>{e(why)}</td></tr>")
+        out.append("</table>")
     if h.get("load_ceiling"):
         out.append("<h2>Load ceiling</h2><p>The load above which a share of the reps round the back or lead "
                    "with the hips, from this history; its range over the sessions resampled.</p>"

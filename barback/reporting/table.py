@@ -97,6 +97,9 @@ def print_history(h: dict, file: TextIO | None = None) -> None:
             f"withheld: {p['e1rm_withheld']}" if p.get("e1rm_withheld") else "–")
         print(f"\n{p['athlete'] or ''} {p['exercise']}: load-velocity slope {p['slope_mps_per_kg'] * 100:.2f} m/s per "
               f"100 kg, R² {p['r2']:.2f}, estimated 1RM {e1} (at {p['mvt_mps']:.2f} m/s)", file=out)
+    for sc in h.get("screens", []):
+        share = "" if sc["hip_share"] is None else f", {100 * sc['hip_share']:.0f} % from the hips"
+        print(f"{sc['athlete']} hip-hinge screen {sc['date']}: {'pass' if sc['passed'] else 'FAIL'}{share}", file=out)
     for c in h.get("load_ceiling", []):
         who = f"{c['athlete'] or ''} {c['exercise']}".strip()
         if c["ceiling_kg"] is None:

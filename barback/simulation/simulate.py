@@ -1093,3 +1093,36 @@ def simulate_calibration(max_flexion_deg: float = 55.0, pelvis_deg: float = 60.0
         sensors[role] = {"time_s": t, "acc_g": acc_g, "gyro_dps": gyro_dps}
     truth = [{"max_flexion_deg": float(np.rad2deg(sm["flex"].max()))}]
     return SimulatedSession(cfg, sensors, truth, [])
+
+
+def simulate_hinge_drill(good: bool = True, hinges: int = 5, fs_hz: float = 100.0, seed: int = 0) -> SimulatedSession:
+    """The hip-hinge screen's drill (issue 15): stand tall, then slow hinges with a dowel along
+    the back, two lumbar sensors. A good hinge tips the pelvis 45-60° with 4-10° of lumbar
+    flexion; a poor one tips the pelvis 15-25° and rounds the back 28-40°. Truth per hinge: the
+    pelvis's and the spine's angles at the bottom, from the simulator's channels."""
+    cfg = SimConfig(sets=0, fs_hz=fs_hz, lumbar_sensors=2, gaps=0, duplicate_rate=0.0, seed=seed)
+    rng = np.random.default_rng([seed, 3])
+    tl = _Timeline(rng)
+    tl.state["hip_z"], tl.state["bar_z"] = 0.95, 0.225
+    tl.hold(5.0, sway=0.5)
+    truth = []
+    for _ in range(hinges):
+        pelvis, flex = (rng.uniform(45, 60), rng.uniform(4, 10)) if good else (rng.uniform(15, 25), rng.uniform(28, 40))
+        tl.move(rng.uniform(1.8, 2.6), {"pelvis": np.deg2rad(pelvis), "flex": np.deg2rad(flex), "hip_z": 0.88})
+        t_bottom = tl.t_now
+        tl.hold(rng.uniform(0.4, 0.8), sway=0.2)
+        tl.move(rng.uniform(1.8, 2.6), {"pelvis": 0.0, "flex": 0.0, "hip_z": 0.95})
+        tl.hold(rng.uniform(0.8, 1.5), sway=0.5)
+        truth.append({"bottom_s": t_bottom, "pelvis_deg": pelvis, "lumbar_flexion_deg": flex,
+                      "trunk_deg": pelvis + flex, "hip_share": pelvis / (pelvis + flex)})
+    tl.hold(3.0, sway=0.5)
+    ch = tl.arrays()
+    t_fine = np.arange(len(ch["bar_z"])) / FINE_HZ
+    sm, (p_s, r_s), (p_u, r_u) = _body_kinematics(ch)
+    sensors = {}
+    for role, pos, rot in (("lumbar_upper", p_u, r_u * Rotation.random(random_state=seed + 11)),
+                           ("lumbar_lower", p_s, r_s * Rotation.random(random_state=seed + 12))):
+        f_sf, w_sf = _imu_ideal(pos, rot)
+        t, acc_g, gyro_dps = _sample(rng, t_fine, f_sf, w_sf, fs_hz, cfg.noise, t_fine[-1])
+        sensors[role] = {"time_s": t, "acc_g": acc_g, "gyro_dps": gyro_dps}
+    return SimulatedSession(cfg, sensors, truth, [])
