@@ -295,7 +295,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ca.set_defaults(func=cmd_calibrate)
 
     sc = sub.add_parser("screen", formatter_class=Formatter, help="movement screens (the hip-hinge screen)",
-                        description="Guided, unloaded movement screens, stored in the history.")
+                        description="Guided, unloaded movement screens, stored in the history.",
+                        epilog="example:\n  barback screen hinge --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..")
     sc.set_defaults(func=lambda a: (sc.print_help(), EXIT_INPUT)[1])
     ssub = sc.add_subparsers(dest="screen_command", metavar="hinge")
     hi = ssub.add_parser("hinge", formatter_class=Formatter, help="the hip-hinge screen",

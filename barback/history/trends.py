@@ -93,7 +93,10 @@ def session_summary(row) -> dict:
             "max_velocity_loss_pct": max((s["max_velocity_loss_pct"] for s in res["sets"]
                                           if s.get("max_velocity_loss_pct") is not None), default=None),
             "flags_per_rep": (sum(flags.values()) / len(reps)) if reps else 0.0, "flag_counts": flags,
-            "top_load_kg": max(loads) if loads else None}
+            "top_load_kg": max(loads) if loads else None,
+            # the warm-up check as analysed: "missed" (warned of), "ok", or None (not judged)
+            "warm_up": None if not (res.get("warm_up") or {}).get("heavy_set") else (
+                "missed" if res["warm_up"]["warned"] else "ok")}
 
 
 def velocity_at_load(rows, exercise: str, load_kg: float) -> list[dict]:

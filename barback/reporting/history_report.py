@@ -74,12 +74,14 @@ def render_history_html(h: dict) -> str:
     e = html.escape
     figs = _figs(h)
     out = ["<h1>barback training history</h1>", "<h2>Sessions</h2><table><tr><th>date</th><th class='l'>athlete</th>"
-           "<th class='l'>exercise</th><th>reps</th><th>best MV (m/s)</th><th>lumbar flexion (°)</th><th>flags/rep</th></tr>"]
+           "<th class='l'>exercise</th><th>reps</th><th>best MV (m/s)</th><th>lumbar flexion (°)</th><th>flags/rep</th>"
+           "<th>warm-up</th></tr>"]
     for s in h["sessions"]:
         fl = "–" if s["mean_peak_lumbar_flexion_deg"] is None else f"{s['mean_peak_lumbar_flexion_deg']:.1f}"
         mv = "–" if s["best_mean_velocity_mps"] is None else f"{s['best_mean_velocity_mps']:.2f}"
         out.append(f"<tr><td>{e(s['date'])}</td><td class='l'>{e(s['athlete'] or '')}</td><td class='l'>{e(s['exercise'])}</td>"
-                   f"<td>{s['n_reps']}</td><td>{mv}</td><td>{fl}</td><td>{s['flags_per_rep']:.2f}</td></tr>")
+                   f"<td>{s['n_reps']}</td><td>{mv}</td><td>{fl}</td><td>{s['flags_per_rep']:.2f}</td>"
+                   f"<td class='{'flag' if s.get('warm_up') == 'missed' else ''}'>{s.get('warm_up') or '–'}</td></tr>")
     out.append("</table><h2>Trends</h2>")
     for f in figs:
         out.append(figure_html(f))

@@ -235,8 +235,20 @@ def figure_html(fg: Figure) -> str:
 
 
 def render_html(result: SessionResult, th: Thresholds | None = None, figs: list[Figure] | None = None) -> str:
+    """The report's HTML. Figures built here (no `figs` given) are closed when it is done; the
+    caller's stay open for its other uses."""
     th = th or load_thresholds()
-    figs = figs if figs is not None else build_figures(result, th)
+    if figs is not None:
+        return _render_html(result, th, figs)
+    figs = build_figures(result, th)
+    try:
+        return _render_html(result, th, figs)
+    finally:
+        for f in figs:
+            f.close()
+
+
+def _render_html(result: SessionResult, th: Thresholds, figs: list[Figure]) -> str:
     e = html.escape
     out = [f"<h1>barback session report: {e(result.exercise.replace('_', ' '))}</h1>"]
     counts = result.flag_counts

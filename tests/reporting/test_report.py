@@ -286,3 +286,15 @@ def test_every_flag_has_a_colour_and_a_label():
     from barback.sensor.cues import FLAG_WORDS
 
     assert set(FLAG_NAMES) == set(FLAG_COLOURS) == set(FLAG_LABELS) == set(FLAG_WORDS)
+
+
+def test_render_html_closes_the_figures_it_made(result):
+    """A report rendered on its own built its figures and left them open (20 such calls and
+    matplotlib warns, a long-running caller leaks)."""
+    import matplotlib.pyplot as plt
+
+    from barback.reporting.report import render_html
+
+    before = len(plt.get_fignums())
+    render_html(result)
+    assert len(plt.get_fignums()) == before
