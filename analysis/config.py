@@ -287,6 +287,7 @@ class PipelineSettings:
     counter_stroke_clear_periods: float = 0.25  # and no rep within this many rep periods of that place
     inferred_concentric_share: float = 0.4  # of the rep period, where no measured rep gives the set's own
     # gaps and attitude (timebase, orientation)
+    lumbar_max_lost_fraction: float = 0.2  # of a pull a lumbar sensor may lose before its angles are withheld
     max_bridge_s: float = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break
     tilt_warmup_s: float = 60.0  # the pass that starts the backward tilt pass covers this much of the end
     # the bar's track (bar.track_bar)

@@ -64,11 +64,16 @@ def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
     periods = still_periods(att, fs_hz, min_s=1.0)
     at_lockout = None
     if lockouts_s:
-        sel = np.zeros(len(t_s), bool)
+        # each lockout's posture, then their component-wise median: a rep that leaned back at
+        # lockout (a fault the analysis must see) does not move the zero the others agree on
+        means, n = [], 0
         for a_s, b_s in lockouts_s:
-            sel[np.searchsorted(t_s, a_s):np.searchsorted(t_s, b_s)] = True
-        if sel.sum() >= 3:
-            at_lockout = att.up_sf[sel].mean(axis=0)
+            a, b = np.searchsorted(t_s, [a_s, b_s])
+            if b > a:
+                means.append(att.up_sf[a:b].mean(axis=0))
+                n += b - a
+        if n >= 3:
+            at_lockout = np.median(np.array(means), axis=0)
             at_lockout /= np.linalg.norm(at_lockout)
     lockout_note = (f"the zero of flexion and inclination is the posture at the {len(lockouts_s or [])} "
                     "lockouts (upright)")

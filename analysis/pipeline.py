@@ -120,9 +120,13 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         for w in windows:
             rep, horizontal[(w.set_no, w.rep_no)] = _bar_metrics(track, w, th.exercise[session.exercise], th.quality)
             if t_lum is not None:
-                _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
-                if angles.anatomical_quat is not None:
-                    _side_metrics(rep, w, t_lum, angles.anatomical_quat)
+                lost = _lumbar_lost(w, prepared, settings)
+                if lost:
+                    rep.quality.append(lost)  # a pull the lumbar sensors did not see: no angles guessed
+                else:
+                    _lumbar_metrics(rep, w, track, t_lum, incl, flex, th)
+                    if angles.anatomical_quat is not None:
+                        _side_metrics(rep, w, t_lum, angles.anatomical_quat)
                 if max_flexion_deg and rep.peak_lumbar_flexion_deg is not None:
                     rep.peak_lumbar_flexion_pct_max = 100.0 * rep.peak_lumbar_flexion_deg / max_flexion_deg
             reps.append(rep)
@@ -309,6 +313,22 @@ def _lumbar_metrics(rep: RepResult, w: RepWindow, track: BarTrack, t_lum, incl, 
                                     float(-f.min()) if len(f) else 0.0)
     else:
         withhold_implausible_angles(rep, th.quality, 0.0, 0.0)
+
+
+def _lumbar_lost(w: RepWindow, prepared: dict, settings: PipelineSettings) -> str | None:
+    """Why the lumbar angles of this rep are withheld, or None: a lumbar sensor lost more than
+    `settings.lumbar_max_lost_fraction` of the pull, where its peak angle would be."""
+    dur = w.concentric_end_s - w.concentric_start_s
+    for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
+        if role not in prepared or dur <= 0:
+            continue
+        u = prepared[role][0]
+        a, b = np.searchsorted(u.t_s, [w.concentric_start_s, w.concentric_end_s])
+        lost_s = float(np.count_nonzero(~u.valid[a:b])) / u.fs_hz
+        if lost_s > settings.lumbar_max_lost_fraction * dur:
+            return (f"{role.value}: {lost_s:.2f} s of the {dur:.2f} s pull lost: lumbar angles withheld "
+                    "(their peak may lie in the gap)")
+    return None
 
 
 def _side_metrics(rep: RepResult, w: RepWindow, t_lum: np.ndarray, rel_q: np.ndarray) -> None:
