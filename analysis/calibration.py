@@ -14,7 +14,7 @@ import numpy as np
 from barback.analysis.config import PipelineSettings
 from barback.analysis.errors import InputError
 from barback.analysis.imu import Role, Session
-from barback.analysis.lumbar import lumbar_angles
+from barback.analysis.lumbar import LumbarAngles, lumbar_angles
 from barback.analysis.orientation import prepare_stream
 from barback.analysis.timebase import TimestampError
 
@@ -33,18 +33,25 @@ class Calibration:
         return asdict(self)
 
 
-def calibrate(session: Session, settings: PipelineSettings = PipelineSettings()) -> Calibration:
+def routine_angles(session: Session, routine: str, settings: PipelineSettings = PipelineSettings()) -> LumbarAngles:
+    """Trunk inclination and lumbar flexion of a guided routine (the calibration, a movement
+    screen): both lumbar sensors through the one lumbar-angle chain, or one clear line naming
+    what is missing."""
     missing = [r.value for r in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER) if r not in session.streams]
     if missing:
-        raise InputError(session.source or "calibration", f"calibration needs both lumbar sensors; missing {', '.join(missing)}")
+        raise InputError(session.source or routine, f"the {routine} needs both lumbar sensors; missing {', '.join(missing)}")
     sensors = {}
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         try:
             u, att, _ = prepare_stream(session.streams[role], role, settings)
         except TimestampError as exc:
-            raise InputError(session.source or "calibration", f"{role.value}: {exc}") from None
+            raise InputError(session.source or routine, f"{role.value}: {exc}") from None
         sensors[role] = (u.t_s, att, u.fs_hz)
-    angles = lumbar_angles(sensors, settings=settings)
+    return lumbar_angles(sensors, settings=settings)
+
+
+def calibrate(session: Session, settings: PipelineSettings = PipelineSettings()) -> Calibration:
+    angles = routine_angles(session, "calibration", settings)
     assert angles.t_s is not None and angles.inclination_deg is not None and angles.flexion_deg is not None
     t_ref, flex, standing = angles.t_s, angles.flexion_deg, angles.standing_s
     k = int(np.argmax(flex))

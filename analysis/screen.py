@@ -13,12 +13,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from barback.analysis.calibration import routine_angles
 from barback.analysis.config import HingeScreenRule, PipelineSettings, Thresholds
-from barback.analysis.errors import InputError
-from barback.analysis.imu import Role, Session
-from barback.analysis.lumbar import lumbar_angles
-from barback.analysis.orientation import prepare_stream
-from barback.analysis.timebase import TimestampError
+from barback.analysis.imu import Session
 
 HINGE_STEPS = (("stand tall, the dowel along your back (head, upper back, sacrum)", 5.0),
                ("five slow hip hinges: push the hips back, then stand tall; repeat", 30.0),
@@ -69,17 +66,7 @@ def hinge_screen(session: Session, th: Thresholds, max_flexion_deg: float | None
     """Score a recorded hinge drill. `max_flexion_deg`: the athlete's calibrated maximum, which
     sets the safe range (th.lumbar_flexion.pct_of_max of it); without one, the deadlift's limit."""
     rule: HingeScreenRule = th.hinge_screen
-    missing = [r.value for r in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER) if r not in session.streams]
-    if missing:
-        raise InputError(session.source or "screen", f"the hinge screen needs both lumbar sensors; missing {', '.join(missing)}")
-    sensors = {}
-    for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
-        try:
-            u, att, _ = prepare_stream(session.streams[role], role, settings)
-        except TimestampError as exc:
-            raise InputError(session.source or "screen", f"{role.value}: {exc}") from None
-        sensors[role] = (u.t_s, att, u.fs_hz)
-    angles = lumbar_angles(sensors, settings=settings)
+    angles = routine_angles(session, "hinge screen", settings)
     assert angles.t_s is not None and angles.inclination_deg is not None and angles.flexion_deg is not None
     t, trunk, flex = angles.t_s, angles.inclination_deg, angles.flexion_deg
     hinges = []

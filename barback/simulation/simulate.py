@@ -1069,6 +1069,21 @@ def _witmotion_records(sim: SimulatedSession, rng: np.random.Generator, batch: i
     return infos, recs
 
 
+def _lumbar_routine_sensors(tl: _Timeline, rng: np.random.Generator, cfg: SimConfig, mount_seeds: tuple[int, int]):
+    """The two lumbar sensors of a guided routine's timeline (mounted anyhow): the smoothed body
+    channels and the sensors' readings."""
+    ch = tl.arrays()
+    t_fine = np.arange(len(ch["bar_z"])) / FINE_HZ
+    sm, (p_s, r_s), (p_u, r_u) = _body_kinematics(ch)
+    sensors = {}
+    for role, pos, rot in (("lumbar_upper", p_u, r_u * Rotation.random(random_state=mount_seeds[0])),
+                           ("lumbar_lower", p_s, r_s * Rotation.random(random_state=mount_seeds[1]))):
+        f_sf, w_sf = _imu_ideal(pos, rot)
+        t, acc_g, gyro_dps = _sample(rng, t_fine, f_sf, w_sf, cfg.fs_hz, cfg.noise, t_fine[-1])
+        sensors[role] = {"time_s": t, "acc_g": acc_g, "gyro_dps": gyro_dps}
+    return sm, sensors
+
+
 def simulate_calibration(max_flexion_deg: float = 55.0, pelvis_deg: float = 60.0, fs_hz: float = 100.0,
                          seed: int = 0) -> SimulatedSession:
     """The calibration routine: stand tall, bend forward as far as comfortable and hold, stand
@@ -1082,15 +1097,7 @@ def simulate_calibration(max_flexion_deg: float = 55.0, pelvis_deg: float = 60.0
     tl.hold(4.0, sway=0.2)
     tl.move(3.0, {"pelvis": 0.0, "flex": 0.0, "hip_z": 0.95})
     tl.hold(4.0, sway=0.5)
-    ch = tl.arrays()
-    t_fine = np.arange(len(ch["bar_z"])) / FINE_HZ
-    sm, (p_s, r_s), (p_u, r_u) = _body_kinematics(ch)
-    sensors = {}
-    for role, pos, rot in (("lumbar_upper", p_u, r_u * Rotation.random(random_state=seed + 1)),
-                           ("lumbar_lower", p_s, r_s * Rotation.random(random_state=seed + 2))):
-        f_sf, w_sf = _imu_ideal(pos, rot)
-        t, acc_g, gyro_dps = _sample(rng, t_fine, f_sf, w_sf, fs_hz, cfg.noise, t_fine[-1])
-        sensors[role] = {"time_s": t, "acc_g": acc_g, "gyro_dps": gyro_dps}
+    sm, sensors = _lumbar_routine_sensors(tl, rng, cfg, (seed + 1, seed + 2))
     truth = [{"max_flexion_deg": float(np.rad2deg(sm["flex"].max()))}]
     return SimulatedSession(cfg, sensors, truth, [])
 
@@ -1116,13 +1123,5 @@ def simulate_hinge_drill(good: bool = True, hinges: int = 5, fs_hz: float = 100.
         truth.append({"bottom_s": t_bottom, "pelvis_deg": pelvis, "lumbar_flexion_deg": flex,
                       "trunk_deg": pelvis + flex, "hip_share": pelvis / (pelvis + flex)})
     tl.hold(3.0, sway=0.5)
-    ch = tl.arrays()
-    t_fine = np.arange(len(ch["bar_z"])) / FINE_HZ
-    sm, (p_s, r_s), (p_u, r_u) = _body_kinematics(ch)
-    sensors = {}
-    for role, pos, rot in (("lumbar_upper", p_u, r_u * Rotation.random(random_state=seed + 11)),
-                           ("lumbar_lower", p_s, r_s * Rotation.random(random_state=seed + 12))):
-        f_sf, w_sf = _imu_ideal(pos, rot)
-        t, acc_g, gyro_dps = _sample(rng, t_fine, f_sf, w_sf, fs_hz, cfg.noise, t_fine[-1])
-        sensors[role] = {"time_s": t, "acc_g": acc_g, "gyro_dps": gyro_dps}
+    _, sensors = _lumbar_routine_sensors(tl, rng, cfg, (seed + 11, seed + 12))
     return SimulatedSession(cfg, sensors, truth, [])
