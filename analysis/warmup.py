@@ -20,10 +20,6 @@ from barback.analysis.config import WarmUpRule
 from barback.analysis.results import RepResult, SetResult, WarmUpResult
 
 
-def _mean_velocity(s: SetResult) -> float:
-    return s.mean_of_mean_velocity_mps if math.isfinite(s.mean_of_mean_velocity_mps) else float("nan")
-
-
 def _flexion(reps: list[RepResult], set_no: int) -> float | None:
     v = [r.peak_lumbar_flexion_deg for r in reps if r.set == set_no and r.peak_lumbar_flexion_deg is not None]
     return float(np.mean(v)) if v else None
@@ -46,7 +42,7 @@ def warm_up_check(sets: list[SetResult], reps: list[RepResult], rule: WarmUpRule
                                                f"({e1rm_kg:.0f} kg): nothing heavy to warm up for")
     elif heavy_velocity_mps:
         by = "velocity"
-        heavy = next((s for s in sets if _mean_velocity(s) <= heavy_velocity_mps), None)
+        heavy = next((s for s in sets if s.mean_of_mean_velocity_mps <= heavy_velocity_mps), None)
         if heavy is None:
             return WarmUpResult(None, by, note=f"no set slower than {heavy_velocity_mps:.2f} m/s (the athlete's "
                                                f"velocity at {rule.heavy_pct_e1rm:g} % of the e1RM)")
@@ -58,18 +54,18 @@ def warm_up_check(sets: list[SetResult], reps: list[RepResult], rule: WarmUpRule
         heavy = next(s for s in sets if (s.load_kg or 0.0) >= (1 - rule.slowest_margin) * top)
     else:
         by = "velocity_in_session"
-        mv = [_mean_velocity(s) for s in sets]
+        mv = [s.mean_of_mean_velocity_mps for s in sets]
         known = [v for v in mv if math.isfinite(v)]
         if not known:
             return WarmUpResult(None, "none", note="no set velocity and no loads: the ramp is unknown")
         slowest = min(known)
         heavy = next(s for s, v in zip(sets, mv) if math.isfinite(v) and v <= (1 + rule.slowest_margin) * slowest)
-    heavy_mv = _mean_velocity(heavy)
+    heavy_mv = heavy.mean_of_mean_velocity_mps
 
     def lighter(s: SetResult) -> bool:
         if s.load_kg and heavy.load_kg:
             return s.load_kg <= rule.lighter_load_fraction * heavy.load_kg
-        v = _mean_velocity(s)
+        v = s.mean_of_mean_velocity_mps
         return math.isfinite(v) and math.isfinite(heavy_mv) and v >= rule.faster_velocity_fraction * heavy_mv
 
     before = tuple(s.set for s in sets if s.start_s < heavy.start_s

@@ -160,19 +160,29 @@ def _record_routine(args, out: Path, steps=None, simulated=None) -> Path:
     return run_ble(run)
 
 
-def cmd_calibrate(args) -> int:
+_NO_ROUTINE_SOURCE = "give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)"
+
+
+def _routine_source(args, prefix: str, steps=None, simulated=None) -> Path | None:
+    """The guided routine's recording: --from, or recorded now (emulated sensors playing
+    `simulated()` with --emulate); None when there is neither a recording nor both sensors."""
     import tempfile
 
+    if args.source_recording:
+        return Path(args.source_recording)
+    if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
+        return None
+    return _record_routine(args, Path(args.out or tempfile.mkdtemp(prefix=prefix)), steps, simulated)
+
+
+def cmd_calibrate(args) -> int:
     from barback.analysis.calibration import calibrate
     from barback.sessions.load import open_session
 
     store = _store(args)
-    if args.source_recording:
-        source = Path(args.source_recording)
-    else:
-        if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
-            return usage_error("give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)")
-        source = _record_routine(args, Path(args.out or tempfile.mkdtemp(prefix="barback-calibration-")))
+    source = _routine_source(args, "barback-calibration-")
+    if source is None:
+        return usage_error(_NO_ROUTINE_SOURCE)
     cal = calibrate(open_session(source))
     store.set_calibration(args.athlete, cal.to_dict())
     print(f"{args.athlete}: maximal lumbar flexion {cal.max_flexion_deg:.1f}° (standing neutral at "
@@ -183,22 +193,16 @@ def cmd_calibrate(args) -> int:
 def cmd_screen_hinge(args) -> int:
     import datetime as dt
     import json
-    import tempfile
 
     from barback.analysis.screen import HINGE_STEPS, hinge_screen
     from barback.sessions.load import open_session
+    from barback.simulation.simulate import simulate_hinge_drill
 
     th = thresholds(args)
     store = _store(args)
-    if args.source_recording:
-        source = Path(args.source_recording)
-    else:
-        if not (args.lumbar_upper and args.lumbar_lower) and not args.emulate:
-            return usage_error("give --lumbar-upper ADDR and --lumbar-lower ADDR (or --from RECORDING)")
-        from barback.simulation.simulate import simulate_hinge_drill
-
-        source = _record_routine(args, Path(args.out or tempfile.mkdtemp(prefix="barback-hinge-")), HINGE_STEPS,
-                                 simulate_hinge_drill)
+    source = _routine_source(args, "barback-hinge-", HINGE_STEPS, simulate_hinge_drill)
+    if source is None:
+        return usage_error(_NO_ROUTINE_SOURCE)
     max_flex = store.athlete(args.athlete)["max_flexion_deg"] if args.athlete in store.athletes() else None
     res = hinge_screen(open_session(source), th, max_flex)
     date = args.date or dt.date.today().isoformat()
@@ -220,6 +224,19 @@ def cmd_screen_hinge(args) -> int:
         Path(args.json).write_text(json.dumps({"athlete": args.athlete, "date": date, **res.to_dict()}, indent=2) + "\n")
     print(f"stored in {store.path}")
     return 0
+
+
+def _routine_args(p: argparse.ArgumentParser, what: str) -> None:
+    """The arguments of a guided routine: who, the history, the two lumbar sensors (or a
+    recording, or emulated sensors) and where to keep what is recorded."""
+    p.add_argument("--athlete", required=True)
+    _db_arg(p)
+    p.add_argument("--lumbar-upper", metavar="ADDR")
+    p.add_argument("--lumbar-lower", metavar="ADDR")
+    p.add_argument("--from", dest="source_recording", metavar="RECORDING",
+                   help=f"use a recorded {what} instead of recording one now")
+    p.add_argument("--out", help=f"where to keep the {what}'s recording")
+    p.add_argument("--emulate", action="store_true", help=f"use emulated sensors playing a simulated {what}")
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -284,14 +301,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "lumbar flexion; flexion is then also reported as a percentage of it.",
                         epilog="example:\n  barback calibrate --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..\n"
                                "  barback calibrate --athlete Ana --from recordings/ana-calibration")
-    ca.add_argument("--athlete", required=True)
-    _db_arg(ca)
-    ca.add_argument("--lumbar-upper", metavar="ADDR")
-    ca.add_argument("--lumbar-lower", metavar="ADDR")
-    ca.add_argument("--from", dest="source_recording", metavar="RECORDING",
-                    help="compute from a recorded routine instead of recording one now")
-    ca.add_argument("--out", help="where to keep the routine's recording")
-    ca.add_argument("--emulate", action="store_true", help="use emulated sensors playing a simulated routine")
+    _routine_args(ca, "routine")
     ca.set_defaults(func=cmd_calibrate)
 
     sc = sub.add_parser("screen", formatter_class=Formatter, help="movement screens (the hip-hinge screen)",
@@ -306,14 +316,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "range. A pass or fail with the numbers and a cue, stored in the history.",
                          epilog="example:\n  barback screen hinge --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..\n"
                                 "  barback screen hinge --athlete Ana --from recordings/ana-hinge")
-    hi.add_argument("--athlete", required=True)
-    _db_arg(hi)
-    hi.add_argument("--lumbar-upper", metavar="ADDR")
-    hi.add_argument("--lumbar-lower", metavar="ADDR")
-    hi.add_argument("--from", dest="source_recording", metavar="RECORDING",
-                    help="score a recorded drill instead of recording one now")
-    hi.add_argument("--out", help="where to keep the drill's recording")
-    hi.add_argument("--emulate", action="store_true", help="use emulated sensors playing a simulated drill")
+    _routine_args(hi, "drill")
     hi.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD", help="the screen's date (default: today)")
     hi.add_argument("--json", metavar="OUT.json")
     add_threshold_args(hi)

@@ -248,14 +248,14 @@ class Store:
             return int(cur.lastrowid)
 
     def journal(self, athlete: str | None = None) -> list[dict]:
-        q = ("SELECT j.id, a.name, j.session_id, j.pain_before, j.pain_after, j.pain_next_day, j.note "
-             "FROM journal j JOIN athletes a ON a.id = j.athlete_id")
-        args: tuple = ()
-        if athlete:
-            q += " WHERE a.name = ?"
-            args = (athlete,)
-        return [dict(zip(("id", "athlete", "session_id", "before", "after", "next_day", "note"), r))
-                for r in self.db.execute(q + " ORDER BY j.id", args)]
+        rows = self._of_athlete("SELECT j.id, a.name, j.session_id, j.pain_before, j.pain_after, j.pain_next_day, "
+                                "j.note FROM journal j JOIN athletes a ON a.id = j.athlete_id", athlete, "j.id")
+        return [dict(zip(("id", "athlete", "session_id", "before", "after", "next_day", "note"), r)) for r in rows]
+
+    def _of_athlete(self, query: str, athlete: str | None, order: str) -> list[tuple]:
+        """Rows of a query joined to athletes as `a`, of one athlete (or all), in `order`."""
+        where, args = (" WHERE a.name = ?", (athlete,)) if athlete else ("", ())
+        return self.db.execute(f"{query}{where} ORDER BY {order}", args).fetchall()
 
     # -- screens ----------------------------------------------------------------------------
     def add_screen(self, athlete: str, kind: str, date: str, result: dict) -> int:
@@ -267,14 +267,10 @@ class Store:
             return int(cur.lastrowid)
 
     def screens(self, athlete: str | None = None) -> list[dict]:
-        q = ("SELECT s.id, a.name, s.kind, s.date, s.passed, s.result_json FROM screens s "
-             "JOIN athletes a ON a.id = s.athlete_id")
-        args: tuple = ()
-        if athlete:
-            q += " WHERE a.name = ?"
-            args = (athlete,)
+        rows = self._of_athlete("SELECT s.id, a.name, s.kind, s.date, s.passed, s.result_json FROM screens s "
+                                "JOIN athletes a ON a.id = s.athlete_id", athlete, "s.date, s.id")
         return [{"id": r[0], "athlete": r[1], "kind": r[2], "date": r[3], "passed": bool(r[4]), "result": json.loads(r[5])}
-                for r in self.db.execute(q + " ORDER BY s.date, s.id", args)]
+                for r in rows]
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
