@@ -286,6 +286,16 @@ class PipelineSettings:
     counter_stroke_min_lost: float = 0.2  # at least this share lost where its rise belongs
     counter_stroke_clear_periods: float = 0.25  # and no rep within this many rep periods of that place
     inferred_concentric_share: float = 0.4  # of the rep period, where no measured rep gives the set's own
+    # reps found by the set's acceleration pattern (segmentation._reps_by_pattern)
+    pattern_rate_hz: float = 25.0  # the rate the pattern is matched at
+    pattern_min_ncc: float = 0.75  # correlation with the set's pattern, over what was received
+    pattern_min_received: float = 0.4  # share of the pattern's span received there
+    pattern_gain: tuple[float, float] = (0.5, 2.0)  # the pattern's scale there: a lifter's strength, not a shuffle
+    pattern_reach_periods: float = 1.3  # within this many rep periods of a rep
+    pattern_far_reach_periods: float = 2.3  # for a match of pattern_far_min_ncc (the rep between lost whole)
+    pattern_far_min_ncc: float = 0.8
+    pattern_min_separation_periods: float = 0.6  # no closer than this to a rep
+    pattern_edge_max_received: float = 0.9  # beyond a set's first or last rep, only where data were lost
     # gaps and attitude (timebase, orientation)
     lumbar_max_lost_fraction: float = 0.2  # of a pull a lumbar sensor may lose before its angles are withheld
     max_bridge_s: float = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break

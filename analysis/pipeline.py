@@ -171,7 +171,11 @@ def _bar_metrics(track: BarTrack, w: RepWindow, lift: ExerciseProfile, q: Qualit
     if track.fs_hz < q.fair_rate_hz:
         grade, unc = "fair", unc * q.fair_rate_hz / track.fs_hz
         quality.append(f"{track.fs_hz:.0f} distinct samples per second: velocity is less exact")
-    if w.broken_by_gap:
+    if w.inferred == "pattern":
+        grade = "poor"
+        quality.append("found by the set's acceleration pattern, its rise not measurable on the bar's height: the rep is counted, its "
+                       "velocity and range of motion are unknown")
+    elif w.broken_by_gap:
         grade = "poor"
         quality.append("a long data gap inside the concentric phase: the rep is counted, its velocity and "
                        "range of motion are unknown")

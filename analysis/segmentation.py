@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from barback.analysis.bar import BarTrack, extrema
+from barback.analysis.bar import BarTrack, _smooth_length, extrema
 from barback.analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
@@ -40,6 +40,10 @@ class RepWindow:
     i_end: int
     broken_by_gap: bool = False  # a long data gap inside: counted, but velocity and ROM unknown
     cut_by_start: bool = False  # the recording starts during the rise: counted, velocity unknown
+    # how a rep that the height could not show was found: "rhythm" (lost whole in a gap, between
+    # reps of the set's rhythm, or beside its received descent), "pattern" (the set's acceleration
+    # pattern, see _reps_by_pattern); None for a rep measured on the height
+    inferred: str | None = None
 
 
 def _extrema(pos: np.ndarray, swing_m: float, track: BarTrack | None = None) -> list[tuple[int, int]]:
@@ -231,6 +235,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     reps = _place_broken(reps, t, gap, dur if dur is not None else 1.0)
     reps = sorted(reps + _reps_beside_their_counter_strokes(reps, seq, t, v, z, px, gap, dur, track.period_s,
                                                             exercise in ECCENTRIC_FIRST, st, min_rom), key=lambda r: r[3])
+    reps = sorted(reps + _reps_by_pattern(reps, t, track.acc_z_wf_mps2, track.valid & ~gap, track.fs_hz,
+                                          exercise in ECCENTRIC_FIRST, st), key=lambda r: r[3])
     if dur is not None:
         reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, dur, partial,
                                                 partly_lost=st.partly_lost_fraction), key=lambda r: r[3])
@@ -241,9 +247,9 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             set_no += 1
             rep_no = 0
         rep_no += 1
-        if k is None:  # a rep inferred inside a data gap: only its place in time is known
+        if k is None or k < 0:  # a rep inferred, not measured: only its place in time is known
             out.append(RepWindow(set_no, rep_no, t_s, t_e, 0.5 * (t_s + t_e), None, None, t_e, None,
-                                 i_lo, i_hi, True))
+                                 i_lo, i_hi, True, inferred="rhythm" if k is None else "pattern"))
             prev_end = t_e
             continue
         # lockout: from the top until the bar heads down again
@@ -414,4 +420,122 @@ def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period
     for top in found:
         i0, i1 = int(np.searchsorted(t, top - dur)), min(int(np.searchsorted(t, top)), len(t) - 1)
         out.append((i0, i0, i1, float(top - dur), float(top), None, None, True))
+    return out
+
+
+
+def _block_means(x: np.ndarray, ok: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means of x over blocks of q samples, over the samples received (`ok`); a block counts as
+    received when at least half of it was."""
+    m = len(x) // q
+    sums = np.where(ok, x, 0.0)[:m * q].reshape(m, q).sum(axis=1)
+    count = ok[:m * q].reshape(m, q).sum(axis=1)
+    return sums / np.maximum(count, 1), count >= 0.5 * q
+
+
+def masked_ncc(x: np.ndarray, ok: np.ndarray, tpl: np.ndarray, tpl_ok: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The template `tpl` laid on `x` at every shift s (x[s:s+L] against tpl), over only the
+    samples both have (masks `ok`, `tpl_ok`): their correlation coefficient, the least-squares
+    gain that scales the template onto x, and the share of the template's samples received there.
+    Six sums per shift, each a cross-correlation done by FFT."""
+    L = len(tpl)
+    n = len(x) - L + 1
+    if n <= 0 or L == 0:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    m = _smooth_length(len(x) + L)
+    w = ok.astype(float)
+    xm = np.where(ok, x, 0.0)
+    tw = tpl_ok.astype(float)
+    tm = np.where(tpl_ok, tpl, 0.0)
+    spectra = {k: np.fft.rfft(a, m) for k, a in (("w", w), ("x", xm), ("xx", xm * xm))}
+
+    def corr(sig: str, kernel: np.ndarray) -> np.ndarray:  # sum_j sig[s + j] kernel[j]
+        return np.fft.irfft(spectra[sig] * np.conj(np.fft.rfft(kernel, m)), m)[:n]
+
+    sw, sx, sxx = corr("w", tw), corr("x", tw), corr("xx", tw)
+    st, stt, sxt = corr("w", tm), corr("w", tm * tm), corr("x", tm)
+    sw_safe = np.maximum(sw, 1e-9)
+    cxt = sxt - sx * st / sw_safe
+    cxx = np.maximum(sxx - sx * sx / sw_safe, 0.0)
+    ctt = np.maximum(stt - st * st / sw_safe, 0.0)
+    ncc = cxt / np.sqrt(np.maximum(cxx * ctt, 1e-18))
+    gain = cxt / np.maximum(ctt, 1e-18)
+    return ncc, gain, sw / max(float(tw.sum()), 1.0)
+
+
+def _reps_by_pattern(reps: list[tuple], t: np.ndarray, acc: np.ndarray, ok: np.ndarray, fs_hz: float,
+                     eccentric_first: bool, st: PipelineSettings) -> list[tuple]:
+    """Reps that the bar's height could not show, found by the set's own acceleration pattern.
+
+    Data lost in bursts leave a rep's rise in fragments that no integration carries across, but
+    every rep of a set pushes and brakes the bar alike. The vertical acceleration around the reps
+    found (their concentric phases, a concentric phase's length either side) is averaged into the
+    set's pattern, over what was received. Laid on the acceleration at every shift, over what was
+    received there, it correlates as well as the reps themselves where a rep was (`pattern_min_ncc`,
+    at a lifter's strength: `pattern_gain`), with enough received to judge (`pattern_min_received`).
+    Such a place is a rep when it keeps the set's rhythm: within `pattern_reach_periods` of a rep
+    (`pattern_far_reach_periods` for a close match, the rep between lost whole and counted by the
+    rhythm), not closer than `pattern_min_separation_periods`. Beyond a set's first or last rep a
+    place wholly received is not trusted (the existing strokes there were judged already), and
+    before a squat's, bench press's or Romanian deadlift's first rep none is: the walk-out and the
+    pick-up from the floor move like a rise. Only the rep's place in time is known."""
+    stroked = [r for r in reps if r[6] is not None and r[6] >= 0]
+    measured = [r for r in stroked if not r[7]]
+    if len(measured) < 3:
+        measured = stroked  # a set whose every rise a gap broke: its broken strokes give the pattern
+    if len(measured) < 3:
+        return []
+    q = max(1, int(round(fs_hz / st.pattern_rate_hz)))
+    xd, okd = _block_means(acc, ok, q)
+    fd = fs_hz / q
+    td = t[0] + (np.arange(len(xd)) * q + 0.5 * (q - 1)) / fs_hz
+    mids = np.sort([0.5 * (r[3] + r[4]) for r in measured])
+    dur = float(np.median([r[4] - r[3] for r in measured]))
+    steps = np.diff(mids)
+    steps = steps[steps < 2.5 * np.median(steps)] if len(steps) else steps  # not across sets
+    period = float(np.median(steps)) if len(steps) else st.set_gap_s
+    half = int(round(min(0.5 * period, dur) * fd))
+    centres = np.round((mids - td[0]) * fd).astype(int)
+    centres = centres[(centres - half >= 0) & (centres + half + 1 <= len(xd))]
+    if len(centres) < 3 or half < 1:
+        return []
+    idx = centres[:, None] + np.arange(-half, half + 1)[None, :]
+    segs, masks = xd[idx], okd[idx]
+    count = masks.sum(axis=0)
+    tpl = np.where(count > 0, (segs * masks).sum(axis=0) / np.maximum(count, 1), 0.0)
+    tpl_ok = count >= max(1.0, 0.3 * len(centres))
+    ncc, gain, rec = masked_ncc(xd, okd, tpl, tpl_ok)
+    if len(ncc) < 3:
+        return []
+    g_lo, g_hi = st.pattern_gain
+    good = (ncc >= st.pattern_min_ncc) & (rec >= st.pattern_min_received) & (gain >= g_lo) & (gain <= g_hi)
+    good[1:-1] &= (ncc[1:-1] >= ncc[:-2]) & (ncc[1:-1] >= ncc[2:])  # local maxima
+    cand = np.flatnonzero(good)
+    cand = cand[np.argsort(-ncc[cand], kind="stable")]
+    cand_mid = td[cand] + half / fd
+    taken = [0.5 * (r[3] + r[4]) for r in reps]
+    used = np.zeros(len(cand), bool)
+    out: list[tuple] = []
+    grew = True
+    while grew:  # the best place in reach first; each rep found brings the next in reach
+        grew = False
+        for j, (s, m_s) in enumerate(zip(cand, cand_mid)):
+            if used[j]:
+                continue
+            before = any(0 < m_s - x <= st.set_gap_s for x in taken)
+            after = any(0 < x - m_s <= st.set_gap_s for x in taken)
+            if not (before and after) and (rec[s] > st.pattern_edge_max_received or (eccentric_first and not before)):
+                continue
+            near = min(abs(m_s - x) for x in taken)
+            reach = st.pattern_far_reach_periods if ncc[s] >= st.pattern_far_min_ncc else st.pattern_reach_periods
+            if near < st.pattern_min_separation_periods * period or near > reach * period:
+                continue
+            used[j] = grew = True
+            taken.append(float(m_s))
+            t_s, t_e = float(m_s) - 0.5 * dur, float(m_s) + 0.5 * dur
+            a, b = int(np.searchsorted(t, t_s)), min(int(np.searchsorted(t, t_e)), len(t) - 1)
+            out.append((a, a, b, t_s, t_e, None, -1, True))  # stroke -1: no stroke, found by the pattern
+            break
     return out
