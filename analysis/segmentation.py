@@ -515,7 +515,7 @@ def _reps_by_pattern(reps: list[tuple], t: np.ndarray, acc: np.ndarray, ok: np.n
     cand = np.flatnonzero(good)
     cand = cand[np.argsort(-ncc[cand], kind="stable")]
     cand_mid = td[cand] + half / fd
-    taken = [0.5 * (r[3] + r[4]) for r in reps]
+    taken = np.sort([0.5 * (r[3] + r[4]) for r in reps])
     used = np.zeros(len(cand), bool)
     out: list[tuple] = []
     grew = True
@@ -524,16 +524,18 @@ def _reps_by_pattern(reps: list[tuple], t: np.ndarray, acc: np.ndarray, ok: np.n
         for j, (s, m_s) in enumerate(zip(cand, cand_mid)):
             if used[j]:
                 continue
-            before = any(0 < m_s - x <= st.set_gap_s for x in taken)
-            after = any(0 < x - m_s <= st.set_gap_s for x in taken)
-            if not (before and after) and (rec[s] > st.pattern_edge_max_received or (eccentric_first and not before)):
+            k = int(np.searchsorted(taken, m_s))
+            gap_before = m_s - taken[k - 1] if k else np.inf
+            gap_after = taken[k] - m_s if k < len(taken) else np.inf
+            inside = gap_before <= st.set_gap_s and gap_after <= st.set_gap_s
+            if not inside and (rec[s] > st.pattern_edge_max_received or (eccentric_first and gap_before > st.set_gap_s)):
                 continue
-            near = min(abs(m_s - x) for x in taken)
+            near = min(gap_before, gap_after)
             reach = st.pattern_far_reach_periods if ncc[s] >= st.pattern_far_min_ncc else st.pattern_reach_periods
             if near < st.pattern_min_separation_periods * period or near > reach * period:
                 continue
             used[j] = grew = True
-            taken.append(float(m_s))
+            taken = np.insert(taken, k, m_s)
             t_s, t_e = float(m_s) - 0.5 * dur, float(m_s) + 0.5 * dur
             a, b = int(np.searchsorted(t, t_s)), min(int(np.searchsorted(t, t_e)), len(t) - 1)
             out.append((a, a, b, t_s, t_e, None, -1, True))  # stroke -1: no stroke, found by the pattern
