@@ -10,6 +10,7 @@ grid at the nominal rate, marking grid points that fall in gaps as not valid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -43,8 +44,8 @@ class UniformStream:
     regularized: bool
     gaps_s: tuple[tuple[float, float], ...]
 
-    @property
-    def t_s(self) -> FloatArray:
+    @cached_property
+    def t_s(self) -> FloatArray:  # built once: an hour's grid is 720,000 stamps, asked for per rep
         return self.t0_s + np.arange(len(self.valid)) / self.fs_hz
 
     def __len__(self) -> int:
