@@ -296,6 +296,8 @@ class PipelineSettings:
     pattern_far_min_ncc: float = 0.8
     pattern_min_separation_periods: float = 0.6  # no closer than this to a rep
     pattern_edge_max_received: float = 0.9  # beyond a set's first or last rep, only where data were lost
+    # sessions of more samples than this (all sensors) run the bar's and the lumbar sensors' paths on two threads
+    thread_min_samples: int = 200_000
     # gaps and attitude (timebase, orientation)
     lumbar_max_lost_fraction: float = 0.2  # of a pull a lumbar sensor may lose before its angles are withheld
     max_bridge_s: float = 0.35  # data gaps up to this long are bridged (interpolated through); longer ones break

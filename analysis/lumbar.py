@@ -110,17 +110,31 @@ def standing_reference(att: Attitude, t_s: np.ndarray, fs_hz: float,
     return ups[k], (float(t_s[a]), float(t_s[b - 1])), warnings
 
 
+Reference = tuple[FloatArray, tuple[float, float], list[str]]  # standing axis, its window, warnings
+
+
+def segment_reference(att: Attitude, t_s: np.ndarray, fs_hz: float, axis_sf: np.ndarray | None = None,
+                      standing_window_s: tuple[float, float] | None = None,
+                      lockouts_s: list[tuple[float, float]] | None = None,
+                      settings: PipelineSettings = PipelineSettings()) -> Reference:
+    """The segment's zero: its standing long axis, the window it came from, and warnings.
+    `axis_sf` gives the axis when it is already known (live analysis of a window that does not
+    contain the quiet standing at the start)."""
+    if axis_sf is None:
+        return standing_reference(att, t_s, fs_hz, standing_window_s, lockouts_s, settings)
+    return axis_sf / np.linalg.norm(axis_sf), (float("nan"), float("nan")), []
+
+
 def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0,
                    axis_sf: np.ndarray | None = None,
                    standing_window_s: tuple[float, float] | None = None,
                    lockouts_s: list[tuple[float, float]] | None = None,
-                   settings: PipelineSettings = PipelineSettings()) -> SagittalFrame:
-    """The segment's sagittal frame. `axis_sf` gives the standing long axis when it is already
-    known (live analysis of a window that does not contain the quiet standing at the start)."""
-    if axis_sf is None:
-        axis, standing, warnings = standing_reference(att, t_s, fs_hz, standing_window_s, lockouts_s, settings)
-    else:
-        axis, standing, warnings = axis_sf / np.linalg.norm(axis_sf), (float("nan"), float("nan")), []
+                   settings: PipelineSettings = PipelineSettings(),
+                   reference: Reference | None = None) -> SagittalFrame:
+    """The segment's sagittal frame, from its zero (`reference`, else `segment_reference`)."""
+    if reference is None:
+        reference = segment_reference(att, t_s, fs_hz, axis_sf, standing_window_s, lockouts_s, settings)
+    axis, standing, warnings = reference[0], reference[1], list(reference[2])
     cr = np.cross(axis, att.up_sf)
     s = np.linalg.norm(cr, axis=1)
     bent = s > np.sin(np.deg2rad(min_bend_deg))
@@ -168,29 +182,51 @@ class LumbarAngles:
     anatomical_quat: np.ndarray | None = None
 
 
-def lumbar_angles(sensors: dict[Role, tuple[np.ndarray, Attitude, float]],
-                  standing_axes: dict[Role, np.ndarray] | None = None,
-                  lockouts_s: list[tuple[float, float]] | None = None,
-                  settings: PipelineSettings = PipelineSettings()) -> LumbarAngles:
-    """The one lumbar-angle chain, for the pipeline (offline and live) and the calibration.
-
-    `sensors` maps lumbar roles to (grid times, attitude, rate). Both sensors take their zero
-    from the same standing moment: the first sensor's standing window is imposed on the second.
-    `standing_axes` fixes the zero where it is already known (a live window); `lockouts_s` are
-    the reps' lockouts, the zero of sensors that never rest upright."""
-    frames: dict[Role, tuple[np.ndarray, np.ndarray]] = {}
-    sagittal: dict[Role, SagittalFrame] = {}
-    warnings: list[str] = []
+def lumbar_references(sensors: dict[Role, tuple[np.ndarray, Attitude, float]],
+                      standing_axes: dict[Role, np.ndarray] | None = None,
+                      lockouts_s: list[tuple[float, float]] | None = None,
+                      settings: PipelineSettings = PipelineSettings()) -> dict[Role, Reference]:
+    """Each lumbar sensor's zero (see `lumbar_angles`). Both sensors take it from the same
+    standing moment: the first sensor's standing window is imposed on the second."""
+    refs: dict[Role, Reference] = {}
     window = None
-    standing = None
     for role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER):
         if role not in sensors:
             continue
         t_s, att, fs_hz = sensors[role]
-        fr = sagittal_frame(att, t_s, fs_hz, axis_sf=(standing_axes or {}).get(role), standing_window_s=window,
-                            lockouts_s=lockouts_s, settings=settings)
-        if window is None and (np.isfinite(fr.standing_s[0]) or fr.standing_s == LOCKOUTS):
-            window = fr.standing_s
+        ref = segment_reference(att, t_s, fs_hz, (standing_axes or {}).get(role), window, lockouts_s, settings)
+        if window is None and (np.isfinite(ref[1][0]) or ref[1] == LOCKOUTS):
+            window = ref[1]
+        refs[role] = ref
+    return refs
+
+
+def same_references(a: dict[Role, Reference], b: dict[Role, Reference]) -> bool:
+    """Whether two sets of zeros are the same (then so are the angles from them)."""
+    return a.keys() == b.keys() and all(
+        np.array_equal(a[r][0], b[r][0]) and a[r][1] == b[r][1] and a[r][2] == b[r][2] for r in a)
+
+
+def lumbar_angles(sensors: dict[Role, tuple[np.ndarray, Attitude, float]],
+                  standing_axes: dict[Role, np.ndarray] | None = None,
+                  lockouts_s: list[tuple[float, float]] | None = None,
+                  settings: PipelineSettings = PipelineSettings(),
+                  references: dict[Role, Reference] | None = None) -> LumbarAngles:
+    """The one lumbar-angle chain, for the pipeline (offline and live) and the calibration.
+
+    `sensors` maps lumbar roles to (grid times, attitude, rate). Both sensors take their zero
+    from the same standing moment (`lumbar_references`; `references` where already found).
+    `standing_axes` fixes the zero where it is already known (a live window); `lockouts_s` are
+    the reps' lockouts, the zero of sensors that never rest upright."""
+    if references is None:
+        references = lumbar_references(sensors, standing_axes, lockouts_s, settings)
+    frames: dict[Role, tuple[np.ndarray, np.ndarray]] = {}
+    sagittal: dict[Role, SagittalFrame] = {}
+    warnings: list[str] = []
+    standing = None
+    for role, ref in references.items():
+        t_s, att, fs_hz = sensors[role]
+        fr = sagittal_frame(att, t_s, fs_hz, settings=settings, reference=ref)
         if standing is None:
             standing = fr.standing_s
         frames[role] = (t_s, inclination_deg(att.up_sf, fr))

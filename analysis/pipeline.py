@@ -14,7 +14,7 @@ from barback.analysis.config import ExerciseProfile, PipelineSettings, QualityLi
 from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
 from barback.analysis.imu import Role, Session, load_of_set
-from barback.analysis.lumbar import lumbar_angles, mean_quat, spine_angles_deg
+from barback.analysis.lumbar import LumbarAngles, lumbar_angles, lumbar_references, mean_quat, same_references, spine_angles_deg
 from barback.analysis.orientation import Attitude, prepare_stream
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
 from barback.analysis.segmentation import RepWindow, find_reps
@@ -63,17 +63,30 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         track = track_bar(u, att, settings, axis_sf=bar_axis_sf)
         return (u, att, rate_hz), track, find_reps(track, session.exercise, settings)
 
+    def lumbar_inputs(prepared: dict[Role, tuple[UniformStream, Attitude, float]]) -> dict:
+        return {role: (u.t_s, att, u.fs_hz) for role, (u, att, _) in prepared.items()
+                if role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER)}
+
+    def lumbar_path() -> tuple[dict, tuple[dict, LumbarAngles] | None]:
+        # the lumbar sensors finish before the bar's path: their angles are worked out meanwhile
+        # with the zeros found without the reps' lockouts, and kept if the lockouts change none
+        prepared: dict[Role, tuple[UniformStream, Attitude, float]] = {r: _prepare(session, r, settings)
+                                                                       for r in lumbar_roles}
+        refs = lumbar_references(lumbar_inputs(prepared), standing_axes, None, settings)
+        return prepared, (refs, lumbar_angles(lumbar_inputs(prepared), settings=settings, references=refs))
+
     track: BarTrack | None = None
     windows: list[RepWindow] = []
     bar_prepared: tuple[UniformStream, Attitude, float] | None = None
     prepared: dict[Role, tuple[UniformStream, Attitude, float]]
-    if (Role.BAR in roles and lumbar_roles and sum(len(s) for s in session.streams.values()) > 200_000
+    ahead: tuple[dict, LumbarAngles] | None = None
+    if (Role.BAR in roles and lumbar_roles and sum(len(s) for s in session.streams.values()) > settings.thread_min_samples
             and (os.cpu_count() or 1) > 1):
         with ThreadPoolExecutor(max_workers=2) as pool:  # two cores are common; three threads contend
             bar_job = pool.submit(bar_path)
-            lumbar_jobs = {r: pool.submit(_prepare, session, r, settings) for r in lumbar_roles}
+            lumbar_job = pool.submit(lumbar_path)
             bar_prepared, track, windows = bar_job.result()
-            prepared = {r: job.result() for r, job in lumbar_jobs.items()}
+            prepared, ahead = lumbar_job.result()
     else:  # short windows (live analysis): threads would cost more than they save
         if Role.BAR in roles:
             bar_prepared, track, windows = bar_path()
@@ -106,8 +119,11 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
                 if not w.broken_by_gap]
 
     # --- lumbar -------------------------------------------------------------------------------
-    angles = lumbar_angles({role: (u.t_s, att, u.fs_hz) for role, (u, att, _) in prepared.items()
-                            if role in (Role.LUMBAR_UPPER, Role.LUMBAR_LOWER)}, standing_axes, lockouts, settings)
+    refs = lumbar_references(lumbar_inputs(prepared), standing_axes, lockouts, settings)
+    if ahead is not None and same_references(ahead[0], refs):
+        angles = ahead[1]
+    else:
+        angles = lumbar_angles(lumbar_inputs(prepared), settings=settings, references=refs)
     warnings.extend(angles.warnings)
     t_lum, incl, flex = angles.t_s, angles.inclination_deg, angles.flexion_deg
     has_flexion = flex is not None
