@@ -470,21 +470,23 @@ def _reps_by_pattern(reps: list[tuple], t: np.ndarray, acc: np.ndarray, ok: np.n
     """Reps that the bar's height could not show, found by the set's own acceleration pattern.
 
     Data lost in bursts leave a rep's rise in fragments that no integration carries across, but
-    every rep of a set pushes and brakes the bar alike. The vertical acceleration around the reps
-    found (their concentric phases, a concentric phase's length either side) is averaged into the
-    set's pattern, over what was received. Laid on the acceleration at every shift, over what was
+    every rep of a session's lift pushes and brakes the bar alike (its size, which changes with the
+    load, is left free within `pattern_gain`). The vertical acceleration around the reps found
+    (their concentric phases, a concentric phase's length either side) is averaged into the
+    pattern, over what was received. Laid on the acceleration at every shift, over what was
     received there, it correlates as well as the reps themselves where a rep was (`pattern_min_ncc`,
     at a lifter's strength: `pattern_gain`), with enough received to judge (`pattern_min_received`).
     Such a place is a rep when it keeps the set's rhythm: within `pattern_reach_periods` of a rep
     (`pattern_far_reach_periods` for a close match, the rep between lost whole and counted by the
     rhythm), not closer than `pattern_min_separation_periods`. Beyond a set's first or last rep a
-    place wholly received is not trusted (the existing strokes there were judged already), and
+    place received almost whole (over `pattern_edge_max_received`) is not trusted (its strokes were
+    judged already), and
     before a squat's, bench press's or Romanian deadlift's first rep none is: the walk-out and the
     pick-up from the floor move like a rise. Only the rep's place in time is known."""
     stroked = [r for r in reps if r[6] is not None and r[6] >= 0]
     measured = [r for r in stroked if not r[7]]
     if len(measured) < 3:
-        measured = stroked  # a set whose every rise a gap broke: its broken strokes give the pattern
+        measured = stroked  # fewer than three rises measured: the strokes a gap broke give the pattern
     if len(measured) < 3:
         return []
     q = max(1, int(round(fs_hz / st.pattern_rate_hz)))
