@@ -103,7 +103,7 @@ def anchored_velocity(acc: np.ndarray, fs_hz: float, zero_idx: np.ndarray,
     return out
 
 
-def _smooth_length(n: int) -> int:
+def fft_length(n: int) -> int:
     """The smallest 2^a 3^b 5^c >= n: a length the FFT does fast (scipy.fft.next_fast_len, without
     loading scipy.fft, a sixth of a second of every start)."""
     n = int(n)
@@ -126,7 +126,7 @@ def _autocorrelation(x: np.ndarray, received: np.ndarray | None, max_lag: int) -
     each lag averaged over the pairs of samples both received, not over the whole length: a set
     with a third of its data lost keeps the height of its peaks."""
     n = len(x)
-    m = _smooth_length(n + max_lag + 1)  # zero padding past the largest lag: no wrap-around
+    m = fft_length(n + max_lag + 1)  # zero padding past the largest lag: no wrap-around
     f = np.fft.rfft(x, m)
     ac = np.fft.irfft(f * np.conj(f), m)[:max_lag + 1]
     if received is None:

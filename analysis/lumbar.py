@@ -126,14 +126,12 @@ def segment_reference(att: Attitude, t_s: np.ndarray, fs_hz: float, axis_sf: np.
 
 
 def sagittal_frame(att: Attitude, t_s: np.ndarray, fs_hz: float, min_bend_deg: float = 20.0,
-                   axis_sf: np.ndarray | None = None,
-                   standing_window_s: tuple[float, float] | None = None,
-                   lockouts_s: list[tuple[float, float]] | None = None,
-                   settings: PipelineSettings = PipelineSettings(),
-                   reference: Reference | None = None) -> SagittalFrame:
-    """The segment's sagittal frame, from its zero (`reference`, else `segment_reference`)."""
+                   reference: Reference | None = None,
+                   settings: PipelineSettings = PipelineSettings()) -> SagittalFrame:
+    """The segment's sagittal frame, from its zero (`reference`; by default the first quiet
+    standing, `segment_reference`)."""
     if reference is None:
-        reference = segment_reference(att, t_s, fs_hz, axis_sf, standing_window_s, lockouts_s, settings)
+        reference = segment_reference(att, t_s, fs_hz, settings=settings)
     axis, standing, warnings = reference[0], reference[1], list(reference[2])
     cr = np.cross(axis, att.up_sf)
     s = np.linalg.norm(cr, axis=1)
@@ -226,7 +224,7 @@ def lumbar_angles(sensors: dict[Role, tuple[np.ndarray, Attitude, float]],
     standing = None
     for role, ref in references.items():
         t_s, att, fs_hz = sensors[role]
-        fr = sagittal_frame(att, t_s, fs_hz, settings=settings, reference=ref)
+        fr = sagittal_frame(att, t_s, fs_hz, reference=ref, settings=settings)
         if standing is None:
             standing = fr.standing_s
         frames[role] = (t_s, inclination_deg(att.up_sf, fr))

@@ -72,8 +72,9 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         # with the zeros found without the reps' lockouts, and kept if the lockouts change none
         prepared: dict[Role, tuple[UniformStream, Attitude, float]] = {r: _prepare(session, r, settings)
                                                                        for r in lumbar_roles}
-        refs = lumbar_references(lumbar_inputs(prepared), standing_axes, None, settings)
-        return prepared, (refs, lumbar_angles(lumbar_inputs(prepared), settings=settings, references=refs))
+        inputs = lumbar_inputs(prepared)
+        refs = lumbar_references(inputs, standing_axes, None, settings)
+        return prepared, (refs, lumbar_angles(inputs, settings=settings, references=refs))
 
     track: BarTrack | None = None
     windows: list[RepWindow] = []
@@ -119,11 +120,12 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
                 if not w.broken_by_gap]
 
     # --- lumbar -------------------------------------------------------------------------------
-    refs = lumbar_references(lumbar_inputs(prepared), standing_axes, lockouts, settings)
+    inputs = lumbar_inputs(prepared)
+    refs = lumbar_references(inputs, standing_axes, lockouts, settings)
     if ahead is not None and same_references(ahead[0], refs):
         angles = ahead[1]
     else:
-        angles = lumbar_angles(lumbar_inputs(prepared), settings=settings, references=refs)
+        angles = lumbar_angles(inputs, settings=settings, references=refs)
     warnings.extend(angles.warnings)
     t_lum, incl, flex = angles.t_s, angles.inclination_deg, angles.flexion_deg
     has_flexion = flex is not None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from barback.analysis.bar import BarTrack, _smooth_length, extrema
+from barback.analysis.bar import BarTrack, extrema, fft_length
 from barback.analysis.config import PipelineSettings
 
 ECCENTRIC_FIRST = ("squat", "bench_press", "romanian_deadlift")
@@ -444,7 +444,7 @@ def masked_ncc(x: np.ndarray, ok: np.ndarray, tpl: np.ndarray, tpl_ok: np.ndarra
     if n <= 0 or L == 0:
         empty = np.zeros(0)
         return empty, empty, empty
-    m = _smooth_length(len(x) + L)
+    m = fft_length(len(x) + L)
     w = ok.astype(float)
     xm = np.where(ok, x, 0.0)
     tw = tpl_ok.astype(float)

@@ -243,6 +243,13 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="history database (default ~/.barback/history.sqlite)")
 
 
+def _command_group(sub: argparse._SubParsersAction, name: str, metavar: str, **kw) -> argparse._SubParsersAction:
+    """A command that only holds subcommands: alone, it prints its help (exit 2)."""
+    p = sub.add_parser(name, formatter_class=Formatter, **kw)
+    p.set_defaults(func=lambda a: (p.print_help(), EXIT_INPUT)[1])
+    return p.add_subparsers(dest=f"{name}_command", metavar=metavar)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("batch", formatter_class=Formatter, help="analyse a folder tree into the history database",
                        description="Analyse every session (CSV folders and native recordings) under DIR into the "
@@ -269,11 +276,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--report", metavar="OUT.html")
     h.set_defaults(func=cmd_history)
 
-    j = sub.add_parser("journal", formatter_class=Formatter, help="pain journal",
-                       description="Record how the back felt before, right after and the day after a session.",
-                       epilog="example:\n  barback journal add --athlete Ana --session 12 --before 1 --after 3 --next-day 2")
-    j.set_defaults(func=lambda a: (j.print_help(), EXIT_INPUT)[1])
-    jsub = j.add_subparsers(dest="journal_command", metavar="add")
+    jsub = _command_group(sub, "journal", "add", help="pain journal",
+                          description="Record how the back felt before, right after and the day after a session.",
+                          epilog="example:\n  barback journal add --athlete Ana --session 12 --before 1 --after 3 --next-day 2")
     ja = jsub.add_parser("add", formatter_class=Formatter, help="add a journal entry",
                          epilog="example:\n  barback journal add --athlete Ana --before 0 --after 2")
     _db_arg(ja)
@@ -304,11 +309,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _routine_args(ca, "routine")
     ca.set_defaults(func=cmd_calibrate)
 
-    sc = sub.add_parser("screen", formatter_class=Formatter, help="movement screens (the hip-hinge screen)",
-                        description="Guided, unloaded movement screens, stored in the history.",
-                        epilog="example:\n  barback screen hinge --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..")
-    sc.set_defaults(func=lambda a: (sc.print_help(), EXIT_INPUT)[1])
-    ssub = sc.add_subparsers(dest="screen_command", metavar="hinge")
+    ssub = _command_group(sub, "screen", "hinge", help="movement screens (the hip-hinge screen)",
+                          description="Guided, unloaded movement screens, stored in the history.",
+                          epilog="example:\n  barback screen hinge --athlete Ana --lumbar-upper A0:.. --lumbar-lower B1:..")
     hi = ssub.add_parser("hinge", formatter_class=Formatter, help="the hip-hinge screen",
                          description="A dowel along the back, five slow hip hinges, both lumbar sensors on: how much "
                                      "of the trunk's forward tilt comes from the hips (the sacral sensor) and how much "
