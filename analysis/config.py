@@ -290,6 +290,9 @@ class PipelineSettings:
     pattern_rate_hz: float = 25.0  # the rate the pattern is matched at
     pattern_min_ncc: float = 0.75  # correlation with the set's pattern, over what was received
     pattern_min_received: float = 0.4  # share of the pattern's span received there
+    # where less was received (a rep's rise lost in bursts), a closer match still counts
+    pattern_sparse_min_received: float = 0.15
+    pattern_sparse_min_ncc: float = 0.9
     pattern_gain: tuple[float, float] = (0.5, 2.0)  # the pattern's scale there: a lifter's strength, not a shuffle
     pattern_reach_periods: float = 1.3  # within this many rep periods of a rep
     pattern_far_reach_periods: float = 2.3  # for a match of pattern_far_min_ncc (the rep between lost whole)

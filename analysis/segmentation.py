@@ -512,7 +512,8 @@ def _reps_by_pattern(reps: list[tuple], t: np.ndarray, acc: np.ndarray, ok: np.n
     if len(ncc) < 3:
         return []
     g_lo, g_hi = st.pattern_gain
-    good = (ncc >= st.pattern_min_ncc) & (rec >= st.pattern_min_received) & (gain >= g_lo) & (gain <= g_hi)
+    good = ((ncc >= st.pattern_min_ncc) & (rec >= st.pattern_min_received)
+            | (ncc >= st.pattern_sparse_min_ncc) & (rec >= st.pattern_sparse_min_received)) & (gain >= g_lo) & (gain <= g_hi)
     good[1:-1] &= (ncc[1:-1] >= ncc[:-2]) & (ncc[1:-1] >= ncc[2:])  # local maxima
     cand = np.flatnonzero(good)
     cand = cand[np.argsort(-ncc[cand], kind="stable")]
@@ -530,7 +531,8 @@ def _reps_by_pattern(reps: list[tuple], t: np.ndarray, acc: np.ndarray, ok: np.n
             gap_before = m_s - taken[k - 1] if k else np.inf
             gap_after = taken[k] - m_s if k < len(taken) else np.inf
             inside = gap_before <= st.set_gap_s and gap_after <= st.set_gap_s
-            if not inside and (rec[s] > st.pattern_edge_max_received or (eccentric_first and gap_before > st.set_gap_s)):
+            if not inside and (rec[s] > st.pattern_edge_max_received or rec[s] < st.pattern_min_received
+                               or (eccentric_first and gap_before > st.set_gap_s)):
                 continue
             near = min(gap_before, gap_after)
             reach = st.pattern_far_reach_periods if ncc[s] >= st.pattern_far_min_ncc else st.pattern_reach_periods
