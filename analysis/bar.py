@@ -427,6 +427,38 @@ def turnarounds(pos_m: np.ndarray, still: np.ndarray, fs_hz: float, prominence_m
     return idx[keep]
 
 
+def trim_moving_ends(acc_up: np.ndarray, still: np.ndarray, fs_hz: float,
+                     settings: PipelineSettings = PipelineSettings()) -> np.ndarray:
+    """A rest that the bar leaves, or arrives at, slowly is taken for still beyond its end: a
+    slow grind's first half second lifts at 0.5 m/s² or less, under the detector's noise-adapted
+    limits. At rest the acceleration integrates to nothing but noise: from the start of a still run
+    forwards (a rest, then the bar moving off) or from its end backwards (the bar arriving, then a
+    rest), the speed it adds up to stays within `rest_trim_sigmas` of the noise's random walk
+    (never under `rest_trim_min_speed_mps`). Where it leaves that bound, the bar is moving: the run
+    ends (or starts) there, the side that keeps more of it rest. Runs longer than
+    `rest_trim_max_run_s` are rests between sets, their level the gravity's own."""
+    sigma = 1.4826 * float(np.median(np.abs(np.diff(acc_up)))) / np.sqrt(2.0)  # white noise
+    dt = 1.0 / fs_hz
+    out = still.copy()
+    for a, b in _runs(still):
+        n = b - a
+        if n > settings.rest_trim_max_run_s * fs_hz:
+            continue
+        thr = max(settings.rest_trim_min_speed_mps, settings.rest_trim_sigmas * sigma * dt * np.sqrt(n))
+        f = np.abs(np.cumsum(acc_up[a:b]) * dt)  # the speed from rest at the start
+        r = np.abs(np.cumsum(acc_up[a:b][::-1]) * dt)[::-1]  # the speed to rest at the end
+        over_f, over_r = np.flatnonzero(f > thr), np.flatnonzero(r > thr)
+        if not len(over_f) and not len(over_r):
+            continue
+        keep_f = over_f[0] if len(over_f) else n  # the rest, then the bar moving off
+        keep_r = n - 1 - over_r[-1] if len(over_r) else n  # the bar arriving, then the rest
+        if keep_f >= keep_r:
+            out[a + keep_f:b] = False
+        else:
+            out[a:b - keep_r] = False
+    return out
+
+
 def confirm_rests(acc_up: np.ndarray, still: np.ndarray, fs_hz: float, max_speed_mps: float = 0.05,
                   max_run_s: float = 8.0, horizon_s: float = 5.0, valid: np.ndarray | None = None) -> np.ndarray:
     """Drop still runs that are really steady motion.
@@ -525,6 +557,7 @@ def track_bar(s: UniformStream, att: Attitude, settings: PipelineSettings = Pipe
     strokes, strokes_kind = extrema(pos_bp, 0.5 * prominence_m)
     still = _drop_mid_stroke_rests(_drop_moving_rests(att.still, vel_bp), pos_bp, strokes, strokes_kind)
     still = confirm_rests(acc_up, still, s.fs_hz, valid=s.valid)
+    still = trim_moving_ends(acc_up, still, s.fs_hz, settings)
     acc_up[still] = 0.0
     # anchors: the proxy's turnarounds (no rest needed), each refined on the anchored velocity;
     # then, where the bar pauses at one (a lockout, a dead stop on the floor), the whole pause

@@ -315,6 +315,9 @@ class PipelineSettings:
     # how far the running mean of vertical specific force can be from g over a set (measured on the
     # commodity simulations: within 0.1 m/s²); a "rest" further off is a steady acceleration
     gravity_agreement_mps2: float = 0.25
+    rest_trim_sigmas: float = 2.0  # a still run's integrated speed within this many noise random walks is rest
+    rest_trim_min_speed_mps: float = 0.04
+    rest_trim_max_run_s: float = 4.0
     # lumbar angles
     bar_axis_rest_s: float = 1.0  # rests this long show the bar level
     bar_axis_rest_spread_deg: float = 8.0  # how far apart in roll the rests must be to give the axis

@@ -155,3 +155,34 @@ def test_a_rep_received_in_small_fragments_is_found_by_a_close_match_between_rep
         off = analyze(load_session(write_session(sim, tmp_path / "off")),
                       settings=PipelineSettings(pattern_sparse_min_ncc=2.0))
     assert score(off, sim.truth).tp <= tp - 2
+
+
+def test_a_rest_the_bar_leaves_or_reaches_slowly_ends_where_it_moves():
+    """1.8 s taken for still at 40 Hz with 0.3 m/s² of noise: a rest of 1 s, then the bar lifting
+    at an acceleration that grows to 0.9 m/s² (a grind's start, under the still detector's
+    noise-adapted limits). Trimmed, the rest ends at 1.0 to 1.6 s (the median; never the whole
+    run); the same backwards for the bar arriving; pure noise keeps its rest whole in 9 of 10
+    draws and never loses more than 40 % of it; a run of over 4 s (a rest between sets) is kept."""
+    from barback.analysis.bar import trim_moving_ends
+
+    fs, n = 40.0, 72
+    t = np.arange(n) / fs
+    lift = np.where(t > 1.0, 1.125 * (t - 1.0), 0.0)
+    rng = np.random.default_rng(3)
+    whole, least = 0, 1.0
+    for _ in range(400):
+        out = trim_moving_ends(0.3 * rng.normal(size=n), np.ones(n, bool), fs)
+        whole += bool(out.all())
+        least = min(least, float(out.mean()))
+    assert whole >= 0.9 * 400 and least >= 0.6
+    ends, starts = [], []
+    for _ in range(200):
+        leave = trim_moving_ends(0.3 * rng.normal(size=n) + lift, np.ones(n, bool), fs)
+        ends.append(np.flatnonzero(leave)[-1] / fs)
+        reach = trim_moving_ends(0.3 * rng.normal(size=n) - lift[::-1], np.ones(n, bool), fs)
+        starts.append(t[-1] - np.flatnonzero(reach)[0] / fs)
+    for e in (ends, starts):
+        assert 1.0 <= float(np.median(e)) <= 1.6 and max(e) < t[-1]
+    long_t = np.arange(200) / fs
+    long_run = trim_moving_ends(np.where(long_t > 4.0, 1.125 * (long_t - 4.0), 0.0), np.ones(200, bool), fs)
+    assert long_run.all()
