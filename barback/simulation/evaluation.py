@@ -79,6 +79,36 @@ def match_reps(result: SessionResult, truth: list[dict]) -> list[tuple[dict | No
     return pairs
 
 
+def rom_between(t_s: np.ndarray, acc_mps2: np.ndarray, t0_s: float, t1_s: float) -> float:
+    """The height gained from t0 to t1 by double integration of `acc_mps2` (trapezoids on the
+    samples between, the ends interpolated), with the speed pinned to zero at both: the
+    range of motion a per-rep integral gets when its phase bounds are exact."""
+    inside = (t_s > t0_s) & (t_s < t1_s)
+    tt = np.concatenate([[t0_s], t_s[inside], [t1_s]])
+    aa = np.interp(tt, t_s, acc_mps2)
+    dt = np.diff(tt)
+    v = np.concatenate([[0.0], np.cumsum(0.5 * (aa[1:] + aa[:-1]) * dt)])
+    v = v - v[-1] * (tt - t0_s) / (t1_s - t0_s)
+    return float(np.sum(0.5 * (v[1:] + v[:-1]) * dt))
+
+
+def rom_floor_errors(result: SessionResult, truth: list[dict]) -> list[float]:
+    """For every rep found whose concentric phase lost no data (truth says which): the error of
+    the range of motion integrated from the analysis's own vertical acceleration between the
+    simulator's true phase bounds. What is left is the sensor's noise and the clock, no phase
+    detection: the floor under any per-rep estimate, reported beside the analysis's error."""
+    bar = result.series.bar if result.series is not None else None
+    if bar is None:
+        return []
+    out = []
+    for t, r in match_reps(result, truth):
+        if t is None or r is None or t.get("gap_in_concentric_s", 0.0) > 0:
+            continue
+        rom = rom_between(bar.t_s, bar.acc_z_wf_mps2, t["concentric_start_s"], t["concentric_end_s"])
+        out.append(rom - float(t["rom_m"]))
+    return out
+
+
 def score(result: SessionResult, truth: list[dict]) -> Scores:
     s = Scores()
     for t, r in match_reps(result, truth):

@@ -186,3 +186,31 @@ def test_a_rest_the_bar_leaves_or_reaches_slowly_ends_where_it_moves():
     long_t = np.arange(200) / fs
     long_run = trim_moving_ends(np.where(long_t > 4.0, 1.125 * (long_t - 4.0), 0.0), np.ones(200, bool), fs)
     assert long_run.all()
+
+
+def test_the_rom_floor_integrates_a_known_stroke_exactly():
+    """The bench's ROM floor (the rise integrated between the true bounds, speed zero at both): a
+    0.55 m rise in 1.1 s, h = R (s - sin(2 pi s) / 2 pi) with s = t / T (its speed and acceleration
+    zero at both ends), sampled at 40 Hz on a grid that does not
+    meet its ends, gives R to within 2 mm; a 0.3 m/s² offset over the rise (removed by the zero
+    speed at both ends) changes nothing; one sample's acceleration raised by 1 m/s² raises the
+    height by what the trapezoids and the pinned speed say (scipy's cumulative_trapezoid as the
+    oracle)."""
+    from scipy.integrate import cumulative_trapezoid
+
+    from barback.simulation.evaluation import rom_between
+
+    rom, dur, t0 = 0.55, 1.1, 3.013
+    t = np.arange(0.0, 6.0, 1 / 40)
+    tau = np.clip(t - t0, 0.0, dur)
+    acc = rom * 2 * np.pi / dur ** 2 * np.sin(2 * np.pi * tau / dur)
+    assert rom_between(t, acc, t0, t0 + dur) == pytest.approx(rom, abs=0.002)
+    assert rom_between(t, acc + 0.3, t0, t0 + dur) == pytest.approx(rom_between(t, acc, t0, t0 + dur), abs=1e-9)
+    bump = acc.copy()
+    k = int(np.searchsorted(t, t0 + 0.4))
+    bump[k] += 1.0
+    tt = np.concatenate([[t0], t[(t > t0) & (t < t0 + dur)], [t0 + dur]])
+    for a in (acc, bump):
+        v = cumulative_trapezoid(np.interp(tt, t, a), tt, initial=0.0)
+        v -= v[-1] * (tt - t0) / dur
+        assert rom_between(t, a, t0, t0 + dur) == pytest.approx(float(cumulative_trapezoid(v, tt)[-1]), abs=1e-12)
