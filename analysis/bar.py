@@ -26,7 +26,7 @@ are bridged; long ones break the integration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numba import njit
@@ -536,6 +536,65 @@ def refine_turnarounds(acc: np.ndarray, fs_hz: float, turn: np.ndarray, kind: np
         else:  # no reversal in reach (the turnaround is the edge of a rest): where it is slowest
             out[k] = a + int(np.argmin(np.abs(v)))
     return out
+
+
+def standing_closure(track: BarTrack, settings: PipelineSettings = PipelineSettings()) -> BarTrack:
+    """The track with its turnarounds' speeds corrected so that the bar comes back to the same
+    standing height after every rep, to within `closure_height_m`.
+
+    A squatter stands tall between reps, so from one top of the bar's path to the next its height
+    gains nothing. A measured gain is a speed error, and most of it sits at the turnarounds: a
+    bottom with no pause is pinned where the integrated speed crosses zero, and that speed carries
+    the descent's noise. Each turnaround's speed error is given a prior: `closure_pinned_mps` where
+    the bar is pinned over a rest or a hold, else `closure_anchor_mps` plus `closure_per_lost_s`
+    per second of data lost within 0.6 s. The errors that best explain the gains (least squares,
+    over each run of tops linked by cycles no longer than three rep periods and no long gap) are
+    removed, linearly between turnarounds. Nothing changes at rests and in long gaps."""
+    st = settings
+    S, K = track.strokes_idx, track.strokes_kind
+    if S is None or K is None or len(S) < 3:
+        return track
+    vel, dt = track.vel_z_wf_mps, 1.0 / track.fs_hz
+    long_gap = track.long_gap if track.long_gap is not None else np.zeros(len(vel), bool)
+    z = track.pos_z_wf_m
+    half = int(0.6 * track.fs_hz)
+    sigma = np.empty(len(S))
+    for k, i in enumerate(S):
+        pinned = bool(track.still[i]) or bool(np.all(vel[max(0, i - 2):i + 3] == 0.0))
+        lost_s = np.count_nonzero(~track.valid[max(0, i - half):i + half]) * dt
+        sigma[k] = st.closure_pinned_mps if pinned else st.closure_anchor_mps + st.closure_per_lost_s * lost_s
+    T = np.diff(S) * dt
+    broken = np.cumsum(long_gap)
+    cycles = [k for k in range(len(S) - 2) if K[k] == 1 and K[k + 2] == 1 and broken[S[k]] == broken[S[k + 2]]
+              and T[k] + T[k + 1] <= 3.0 * track.period_s]
+    delta = np.zeros(len(S))
+    j = 0
+    while j < len(cycles):  # runs of cycles that share turnarounds, each solved on its own
+        run = [cycles[j]]
+        while j + 1 < len(cycles) and cycles[j + 1] <= run[-1] + 2:
+            j += 1
+            run.append(cycles[j])
+        j += 1
+        lo, hi = run[0], run[-1] + 2
+        m = hi - lo + 1
+        rows = np.zeros((len(run) + m, m))
+        rhs = np.zeros(len(run) + m)
+        for r, k in enumerate(run):  # the height gained over the cycle, with the speed errors added
+            c = k - lo
+            rows[r, c] += 0.5 * T[k]
+            rows[r, c + 1] += 0.5 * (T[k] + T[k + 1])
+            rows[r, c + 2] += 0.5 * T[k + 1]
+            rhs[r] = -(z[S[k + 2]] - z[S[k]])
+        rows[:len(run)] /= st.closure_height_m
+        rhs[:len(run)] /= st.closure_height_m
+        rows[len(run):, :] = np.diag(1.0 / sigma[lo:hi + 1])
+        delta[lo:hi + 1] = np.linalg.lstsq(rows, rhs, rcond=None)[0]
+    if not np.any(delta):
+        return track
+    corr = np.interp(np.arange(len(vel)), S, delta, left=0.0, right=0.0)
+    corr[track.still | long_gap] = 0.0
+    v = vel + corr
+    return replace(track, vel_z_wf_mps=v, pos_z_wf_m=_cumtrapz(v, dt))
 
 
 def track_bar(s: UniformStream, att: Attitude, settings: PipelineSettings = PipelineSettings(),

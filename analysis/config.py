@@ -318,6 +318,14 @@ class PipelineSettings:
     rest_trim_sigmas: float = 2.0  # a still run's integrated speed within this many noise random walks is rest
     rest_trim_min_speed_mps: float = 0.04
     rest_trim_max_run_s: float = 4.0
+    # the standing height closed between reps (bar.standing_closure): the lifts it is used for
+    # (a Romanian deadlift's mean velocity got worse with it, 0.039 -> 0.045 m/s on the bench seeds),
+    # how much a standing height may vary, and the turnarounds' prior speed errors
+    closure_exercises: tuple[str, ...] = ("squat",)
+    closure_height_m: float = 0.05
+    closure_pinned_mps: float = 0.003
+    closure_anchor_mps: float = 0.03
+    closure_per_lost_s: float = 0.5  # m/s per second of data lost within 0.6 s of the turnaround
     # lumbar angles
     bar_axis_rest_s: float = 1.0  # rests this long show the bar level
     bar_axis_rest_spread_deg: float = 8.0  # how far apart in roll the rests must be to give the axis

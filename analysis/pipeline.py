@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from barback.analysis.bar import BarTrack, horizontal_drift, track_bar
+from barback.analysis.bar import BarTrack, horizontal_drift, standing_closure, track_bar
 from barback.analysis.config import ExerciseProfile, PipelineSettings, QualityLimits, Thresholds, load_thresholds
 from barback.analysis.errors import InputError
 from barback.analysis.flags import SetTracker
@@ -17,7 +17,7 @@ from barback.analysis.imu import Role, Session, load_of_set
 from barback.analysis.lumbar import LumbarAngles, lumbar_angles, lumbar_references, mean_quat, same_references, spine_angles_deg
 from barback.analysis.orientation import Attitude, prepare_stream
 from barback.analysis.results import RepResult, SensorSummary, SessionResult, SetResult
-from barback.analysis.segmentation import RepWindow, find_reps
+from barback.analysis.segmentation import RepWindow, concentric_on, find_reps
 from barback.analysis.timebase import TimestampError, UniformStream
 from barback.analysis.warmup import warm_up_check
 
@@ -61,7 +61,11 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
     def bar_path() -> tuple[tuple[UniformStream, Attitude, float], BarTrack, list[RepWindow]]:
         u, att, rate_hz = _prepare(session, Role.BAR, settings)
         track = track_bar(u, att, settings, axis_sf=bar_axis_sf)
-        return (u, att, rate_hz), track, find_reps(track, session.exercise, settings)
+        windows = find_reps(track, session.exercise, settings)
+        if session.exercise in settings.closure_exercises:  # reps found first: the counts stay
+            track = standing_closure(track, settings)
+            windows = [concentric_on(track, w, settings) for w in windows]
+        return (u, att, rate_hz), track, windows
 
     def lumbar_inputs(prepared: dict[Role, tuple[UniformStream, Attitude, float]]) -> dict:
         return {role: (u.t_s, att, u.fs_hz) for role, (u, att, _) in prepared.items()

@@ -13,7 +13,7 @@ rest cannot move them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -138,6 +138,24 @@ def concentric_bounds(t: np.ndarray, v: np.ndarray, i_lo: int, i_pk: int, i_hi: 
             t0 = min(t0, t_zero) if forward else max(t0, t_zero)
         bounds.append(t0)
     return bounds[0], bounds[1]
+
+
+def concentric_on(track: BarTrack, w: RepWindow, settings: PipelineSettings = PipelineSettings()) -> RepWindow:
+    """The rep's concentric phase found again on `track` (its speed corrected since the reps were
+    found): around the speed's peak inside the old phase, within 30 % of its length beyond it. A
+    rep counted without a measured rise is returned as it is."""
+    if w.inferred or w.broken_by_gap or w.cut_by_start:
+        return w
+    t, v = track.t_s, track.vel_z_wf_mps
+    margin = int(0.3 * (w.i_end - w.i_start)) + 2
+    i_lo, i_hi = max(0, w.i_start - margin), min(len(t) - 1, w.i_end + margin)
+    i_pk = w.i_start + int(np.argmax(v[w.i_start:w.i_end + 1]))
+    if v[i_pk] <= 0:
+        return w
+    t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, settings.rest_speed_mps, settings.sway_tail_s)
+    i_start, i_end = int(np.searchsorted(t, t_s)), int(np.searchsorted(t, t_e))
+    return replace(w, concentric_start_s=t_s, concentric_end_s=t_e, peak_velocity_s=float(t[i_pk]),
+                   i_start=i_start, i_end=min(i_end, len(t) - 1))
 
 
 def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = PipelineSettings()) -> list[RepWindow]:
