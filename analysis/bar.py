@@ -227,6 +227,12 @@ def vertical_specific_force(acc_sf: np.ndarray, up_sf: np.ndarray, fs_hz: float,
     return row_norm(acc_sf)
 
 
+def white_noise(x: np.ndarray) -> float:
+    """The standard deviation of x's white noise, from its sample-to-sample differences (robust:
+    the median, so the motion's few steep steps do not count)."""
+    return 1.4826 * float(np.median(np.abs(np.diff(x)))) / np.sqrt(2.0)
+
+
 def held_anchors(acc_z: np.ndarray, vel_bp: np.ndarray, still: np.ndarray, fs_hz: float,
                  min_s: float = 0.6, max_speed_mps: float = 0.06, max_acc_mps2: float = 0.4) -> np.ndarray:
     """One anchor in the middle of every hold that is not a rest: a lockout, a bar on the back
@@ -258,7 +264,7 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
     if not len(turns) or n < 4:
         return np.zeros(0, np.int64)
     w = max(2, int(round(0.1 * fs_hz)))
-    sigma = 1.4826 * float(np.median(np.abs(np.diff(acc_z)))) / np.sqrt(2.0)  # white noise
+    sigma = white_noise(acc_z)
     limit = max(settings.quiet_acc_mps2, 4.0 * sigma / np.sqrt(w))
     sm = uniform_filter1d(acc_z, w, mode="nearest")
     quiet = (np.abs(sm) < limit) & ~excluded
@@ -437,7 +443,7 @@ def trim_moving_ends(acc_up: np.ndarray, still: np.ndarray, fs_hz: float,
     (never under `rest_trim_min_speed_mps`). Where it leaves that bound, the bar is moving: the run
     ends (or starts) there, the side that keeps more of it rest. Runs longer than
     `rest_trim_max_run_s` are rests between sets, their level the gravity's own."""
-    sigma = 1.4826 * float(np.median(np.abs(np.diff(acc_up)))) / np.sqrt(2.0)  # white noise
+    sigma = white_noise(acc_up)
     dt = 1.0 / fs_hz
     out = still.copy()
     for a, b in _runs(still):

@@ -441,7 +441,6 @@ def _reps_lost_in_gaps(reps: list[tuple], t: np.ndarray, gap: np.ndarray, period
     return out
 
 
-
 def _block_means(x: np.ndarray, ok: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
     """Means of x over blocks of q samples, over the samples received (`ok`); a block counts as
     received when at least half of it was."""

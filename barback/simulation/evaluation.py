@@ -95,8 +95,9 @@ def rom_between(t_s: np.ndarray, acc_mps2: np.ndarray, t0_s: float, t1_s: float)
 def rom_floor_errors(result: SessionResult, truth: list[dict]) -> list[float]:
     """For every rep found whose concentric phase lost no data (truth says which): the error of
     the range of motion integrated from the analysis's own vertical acceleration between the
-    simulator's true phase bounds. What is left is the sensor's noise and the clock, no phase
-    detection: the floor under any per-rep estimate, reported beside the analysis's error."""
+    simulator's true phase bounds. What is left comes from the sensor's noise and clock and the
+    estimated vertical, none from phase detection: what a per-rep double integral keeps with exact
+    bounds, reported beside the analysis's error."""
     bar = result.series.bar if result.series is not None else None
     if bar is None:
         return []
