@@ -271,6 +271,11 @@ class PipelineSettings:
     min_stroke_swing_m: float = 0.04  # turnarounds of the bar's height closer than this are one
     rhythm_fraction: float = 0.6  # a stroke this share of the set's typical one is in its rhythm
     min_concentric_s: float = 0.1  # a rise shorter than this is a jolt, not a rep
+    # a set's last rise, its stop received whole, is a rep only if the bar's measured acceleration
+    # stops it: at least this share of its speed lost from the peak to the top. A rise that the
+    # track's anchoring ends (a set-down's impact, sampled too sparsely to integrate, leaves a
+    # velocity step that the rest after it removes) is no lift
+    min_stop_explained: float = 0.3
     eccentric_first_depth: float = 0.5  # a squat/bench descent this share of the rise deep precedes a rep
     rhythm_reach_periods: float = 1.6  # a broken stroke within this many rep periods of a measured rep
     lowpass_hz: float = 12.0

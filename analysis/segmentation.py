@@ -174,6 +174,8 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     typical_rom = float(np.median([z[seq[k + 1][0]] - z[seq[k][0]] for k in clean])) if clean else np.inf
     reps: list[tuple] = []
     partial: list[tuple[float, float]] = []  # strokes a gap broke, too little of them received
+    rise_lo_s = np.array([t[seq[j - 1][0]] for j in range(1, len(seq))  # where each rise of a lift's range starts
+                          if seq[j][1] == 1 and seq[j - 1][1] == -1 and z[seq[j][0]] - z[seq[j - 1][0]] >= min_rom])
     for k in range(len(seq) - 1):
         (i_lo, tlo), (i_hi, thi) = seq[k], seq[k + 1]
         if tlo != -1 or thi != 1:
@@ -197,6 +199,13 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
             continue
         i_pk = i_lo + int(np.argmax(np.where(gap[i_lo:i_hi + 1], -np.inf, v[i_lo:i_hi + 1])))
         if v[i_pk] < settings.min_peak_velocity_mps and not broken and not in_rhythm:
+            continue
+        # after a set's last rise only rest follows, over which the anchoring spreads a set-down's
+        # velocity step as a slow rise; such a rise the acceleration never stopped
+        nxt = int(np.searchsorted(rise_lo_s, t[i_hi]))
+        last = nxt == len(rise_lo_s) or rise_lo_s[nxt] - t[i_hi] > settings.set_gap_s
+        if last and track.valid[i_pk:i_hi + 1].all() and _stop_explained(
+                track.acc_z_wf_mps2, v, i_pk, i_hi, track.fs_hz, track.period_s, track.valid & ~gap) < st.min_stop_explained:
             continue
         if i_hi == len(z) - 1 and v[i_hi] > st.open_end_max_speed_fraction * v[i_pk]:
             continue  # the data end while the bar still rises: nothing shows a completed rep
@@ -299,6 +308,24 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
                              cut))
         prev_end = t_e
     return out
+
+
+def _stop_explained(acc_z: np.ndarray, v: np.ndarray, i_pk: int, i_hi: int, fs_hz: float, period_s: float,
+                    ok: np.ndarray) -> float:
+    """The share of a rise's speed, from its peak (i_pk) to its top (i_hi), that the measured
+    vertical acceleration takes away: about 1 for a bar that decelerates to its lockout, near 0 for
+    a velocity step (a set-down's impact sampled too sparsely to integrate) that the anchoring of
+    the track brings back to zero over the rest after it. The acceleration is taken from its
+    median over a rep period either side (samples received, `ok`): where gravity was misjudged by
+    a steady offset, the anchoring removed that too."""
+    drop = float(v[i_pk] - v[i_hi])
+    if drop <= 0.0 or i_hi <= i_pk:
+        return 1.0
+    w = int(period_s * fs_hz)
+    near = acc_z[max(0, i_pk - w):i_hi + w][ok[max(0, i_pk - w):i_hi + w]]
+    level = float(np.median(near)) if near.size else 0.0
+    seg = acc_z[i_pk:i_hi + 1] - level
+    return -float(np.sum(0.5 * (seg[1:] + seg[:-1]))) / fs_hz / drop
 
 
 def _rose_across_gap(seq: list[tuple[int, int]], k: int, px: np.ndarray, gap: np.ndarray, min_swing: float) -> bool:
