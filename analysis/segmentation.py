@@ -384,8 +384,11 @@ def _reps_beside_their_counter_strokes(reps: list[tuple], seq: list[tuple[int, i
         if b <= a or b >= len(t) or a <= 0 or float(np.mean(gap[a:b])) < st.counter_stroke_min_lost:
             continue  # the rise was received (and showed no rep), or lies beyond the data
         clear = st.counter_stroke_clear_periods * period_s
-        if any(s < t_e + clear and e > t_s - clear for s, e in spans):
-            continue  # a rep is already there
+        # a rep is already there; the rep on the descent's far side (the next rise from its
+        # bottom, the rise before its top) is another lift, however close it follows
+        if any(s < t_e + clear and e > t_s - clear and (s < t[i_lo] if not eccentric_first else e > t[i_hi])
+               for s, e in spans):
+            continue
         spans.append((t_s, t_e))
         out.append((a, a, min(b, len(t) - 1), t_s, t_e, None, None, True))
     return out
