@@ -207,9 +207,11 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         if last and track.valid[i_pk:i_hi + 1].all() and _stop_explained(
                 track.acc_z_wf_mps2, v, i_pk, i_hi, track.fs_hz, track.period_s, track.valid & ~gap) < st.min_stop_explained:
             continue
-        if i_hi == len(z) - 1 and v[i_hi] > st.open_end_max_speed_fraction * v[i_pk]:
-            continue  # the data end while the bar still rises: nothing shows a completed rep
-            # (with no turnaround after it to pin it, a drifting track rises like this too)
+        # the data end while the bar still rises (at the top or just past it, where only the
+        # recording's end follows): nothing shows a completed rep (with no turnaround after it
+        # to pin it, a drifting track rises like this too)
+        if k + 2 >= len(seq) - 1 and v[i_hi:].max() > st.open_end_max_speed_fraction * v[i_pk]:
+            continue
         t_s, t_e = concentric_bounds(t, v, i_lo, i_pk, i_hi, eps_mps, st.sway_tail_s)
         if t_e - t_s < st.min_concentric_s:
             continue
