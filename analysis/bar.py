@@ -246,7 +246,8 @@ def held_anchors(acc_z: np.ndarray, vel_bp: np.ndarray, still: np.ndarray, fs_hz
 
 def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excluded: np.ndarray,
                      fs_hz: float, period_s: float, min_s: float = 0.12, reach: float = 0.3,
-                     settings: PipelineSettings = PipelineSettings()) -> np.ndarray:
+                     settings: PipelineSettings = PipelineSettings(), pos_bp: np.ndarray | None = None,
+                     long_gap: np.ndarray | None = None) -> np.ndarray:
     """Sample indices of the pauses at turnarounds, to pin.
 
     A bar that stops at the top or the bottom of a stroke (a lockout, a dead stop on the floor, a
@@ -259,7 +260,12 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
     velocity anchored on the turnarounds alone (`vel`) must also be slow there, against the set's
     top speeds. Pinning all of a pause is much surer than pinning one point of a slope. Only
     pauses within `reach` rep periods of a turnaround of the band-passed height count;
-    touch-and-go turnarounds have none."""
+    touch-and-go turnarounds have none. For a lift whose bar is put on the floor between reps
+    (`long_gap` and `pos_bp` given), a pause entered from a long gap, whose entry and velocity
+    were not received (integration starts afresh there), is told from a plateau by where it lies
+    on the band-passed height: in the lowest quarter of its stroke, where the floor is and a pull
+    has no plateau. (At a Romanian deadlift's bottom the bar turns slowly in the hands: pinning
+    its quiet run there made its velocity worse.)"""
     n = len(acc_z)
     if not len(turns) or n < 4:
         return np.zeros(0, np.int64)
@@ -282,14 +288,32 @@ def turnaround_holds(acc_z: np.ndarray, vel: np.ndarray, turns: np.ndarray, excl
         at_edge = b == n  # the bar settled before the recording (or the window) ended
         if at_edge and b - a < settings.edge_hold_s * fs_hz:
             continue
-        if not at_edge and (before is None or after is None or np.sign(sm[before]) != np.sign(sm[after])):
+        # entered from a long gap: neither the entry's acceleration nor the velocity is known
+        from_gap = pos_bp is not None and long_gap is not None and bool(long_gap[max(0, a - w):a].any())
+        if pos_bp is not None and from_gap:
+            if at_edge or after is None or not _at_stroke_bottom(pos_bp, turns, a, b):
+                continue
+        elif not at_edge and (before is None or after is None or np.sign(sm[before]) != np.sign(sm[after])):
             continue  # a cruise, or too long and quiet to tell (a rest is found as a rest)
         if np.min(np.maximum(0, np.maximum(a - turns, turns - (b - 1)))) > h:
             continue
-        if np.median(np.abs(vel[a:b])) > slow and not (at_edge and b - a >= 2 * settings.edge_hold_s * fs_hz):
+        if not from_gap and np.median(np.abs(vel[a:b])) > slow and not (at_edge and b - a >= 2 * settings.edge_hold_s * fs_hz):
             continue  # a plateau in a pull (a second of quiet at the end is the bar put down)
         pins.append(np.arange(a, b))
     return np.concatenate(pins) if pins else np.zeros(0, np.int64)
+
+
+def _at_stroke_bottom(pos_bp: np.ndarray, turns: np.ndarray, a: int, b: int, share: float = 0.25) -> bool:
+    """Samples a..b lie within `share` of the way up from the lowest point of the band-passed
+    stroke around them (the turnarounds `turns` either side)."""
+    k = int(np.searchsorted(turns, (a + b) // 2))
+    if k == 0 or k >= len(turns):
+        return False
+    lo, hi = sorted((float(pos_bp[turns[k - 1]]), float(pos_bp[turns[k]])))
+    if hi - lo <= 0:
+        return False
+    x = (float(np.median(pos_bp[a:b])) - lo) / (hi - lo)
+    return x <= share
 
 
 def _drop_mid_stroke_rests(still: np.ndarray, pos_bp: np.ndarray, turns: np.ndarray,
@@ -604,9 +628,10 @@ def standing_closure(track: BarTrack, settings: PipelineSettings = PipelineSetti
 
 
 def track_bar(s: UniformStream, att: Attitude, settings: PipelineSettings = PipelineSettings(),
-              prominence_m: float = 0.04, axis_sf: np.ndarray | None = None) -> BarTrack:
+              prominence_m: float = 0.04, axis_sf: np.ndarray | None = None, floor_rests: bool = False) -> BarTrack:
     """Vertical kinematics of the bar sensor on its uniform grid. `axis_sf`: the bar's long axis
-    in the sensor frame where already known (live analysis of a window, from the rests so far)."""
+    in the sensor frame where already known (live analysis of a window, from the rests so far).
+    `floor_rests`: the lift puts the bar on the floor between reps (see turnaround_holds)."""
     acc_sf = s.acc_sf_mps2 - att.acc_bias_sf_mps2
     f_up = vertical_specific_force(acc_sf, att.up_sf, s.fs_hz)
     first = f_up - np.asarray(att.gravity_mps2, float) if att.n_still_periods else f_up - np.median(f_up)
@@ -652,7 +677,8 @@ def track_bar(s: UniformStream, att: Attitude, settings: PipelineSettings = Pipe
     vel, turn, moving = anchor(still, strokes)
     strokes = strokes.copy()
     strokes[moving] = turn
-    holds = turnaround_holds(acc_up, vel, strokes, still | ~s.valid, s.fs_hz, period, settings=settings)
+    holds = turnaround_holds(acc_up, vel, strokes, still | ~s.valid, s.fs_hz, period, settings=settings,
+                             pos_bp=pos_bp if floor_rests else None, long_gap=long_gap if floor_rests else None)
     if len(holds):
         pinned = still.copy()
         pinned[holds] = True

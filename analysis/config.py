@@ -327,6 +327,9 @@ class PipelineSettings:
     # (a Romanian deadlift's mean velocity got worse with it, 0.039 -> 0.045 m/s on the bench seeds),
     # how much a standing height may vary, and the turnarounds' prior speed errors
     closure_exercises: tuple[str, ...] = ("squat",)
+    # lifts whose bar is put on the floor between reps (bar.turnaround_holds: a pause there after
+    # a long gap is pinned by where it lies)
+    floor_exercises: tuple[str, ...] = ("deadlift", "sumo_deadlift", "trap_bar_deadlift")
     closure_height_m: float = 0.05
     closure_pinned_mps: float = 0.003
     closure_anchor_mps: float = 0.03

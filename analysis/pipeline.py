@@ -60,7 +60,7 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
 
     def bar_path() -> tuple[tuple[UniformStream, Attitude, float], BarTrack, list[RepWindow]]:
         u, att, rate_hz = _prepare(session, Role.BAR, settings)
-        track = track_bar(u, att, settings, axis_sf=bar_axis_sf)
+        track = track_bar(u, att, settings, axis_sf=bar_axis_sf, floor_rests=session.exercise in settings.floor_exercises)
         windows = find_reps(track, session.exercise, settings)
         if session.exercise in settings.closure_exercises:  # reps found first: the counts stay
             track = standing_closure(track, settings)

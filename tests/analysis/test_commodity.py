@@ -330,3 +330,25 @@ def test_a_slow_rise_after_the_set_down_is_no_rep(name, seed, rule_off, tmp_path
         warnings.simplefilter("ignore")
         off = analyze(load_session(write_session(sim, tmp_path / "off")), settings=PipelineSettings(**rule_off))
     assert len(off.reps) == 11
+
+
+def test_a_floor_pause_entered_from_a_long_gap_is_pinned(tmp_path):
+    """A dead-stop deadlift's bar lands on the floor inside a 0.55 s gap (17.5-18.0 s) and waits
+    there for half a second. Integration starts afresh after the gap, with a speed nothing had
+    pinned: -0.09 m/s through the pause, and the next pull's range of motion 6 cm short. The pause
+    lies in the lowest quarter of its stroke on the band-passed height: pinned, the track stands
+    still there (within 2 cm/s of zero); with no lift taken as resting on the floor it does not."""
+    from barback.analysis.config import PipelineSettings
+
+    sim = simulate(scenario("commodity_deadlift", seed=9))
+
+    def pause_speed(settings):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = analyze(load_session(write_session(sim, tmp_path / str(id(settings)))), settings=settings)
+        tr = res.series.bar
+        m = (tr.t_s > 18.1) & (tr.t_s < 18.5)
+        return float(np.max(np.abs(tr.vel_z_wf_mps[m])))
+
+    assert pause_speed(PipelineSettings()) < 0.02
+    assert pause_speed(PipelineSettings(floor_exercises=())) > 0.05
