@@ -327,6 +327,11 @@ class PipelineSettings:
     # (a Romanian deadlift's mean velocity got worse with it, 0.039 -> 0.045 m/s on the bench seeds),
     # how much a standing height may vary, and the turnarounds' prior speed errors
     closure_exercises: tuple[str, ...] = ("squat",)
+    # a rep's range of motion and its own lowering (pipeline._rom_with_its_lowering): combined; or,
+    # further apart than the larger of these, the track drifted and the rep's numbers are withheld
+    rom_with_lowering: bool = True
+    rom_pair_max_dev_m: float = 0.10
+    rom_pair_max_dev_fraction: float = 0.20
     # lifts whose bar is put on the floor between reps (bar.turnaround_holds: a pause there after
     # a long gap is pinned by where it lies)
     floor_exercises: tuple[str, ...] = ("deadlift", "sumo_deadlift", "trap_bar_deadlift")

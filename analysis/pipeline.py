@@ -156,6 +156,8 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         if track.tilt_deg is None and windows:
             warnings.append("bar: its long axis was not found (no rests at rolls 8° or more apart, level on the "
                             "floor or in the rack): bar tilt is not measured")
+        if settings.rom_with_lowering:
+            _rom_with_its_lowering(reps, windows, track, settings)
         _withhold_inconsistent(reps)
         if not windows:
             warnings.append("no reps found in this session")
@@ -230,6 +232,40 @@ def _bar_metrics(track: BarTrack, w: RepWindow, lift: ExerciseProfile, q: Qualit
         quality=quality, quality_grade=grade, mean_velocity_uncertainty_mps=None if grade == "poor" else unc,
         bar_tilt_deg=tilt)
     return rep, horizontal
+
+
+def _rom_with_its_lowering(reps: list[RepResult], windows: list[RepWindow], track: BarTrack,
+                           settings: PipelineSettings) -> None:
+    """A bar lowered from the lockout to the floor (a deadlift, after its rise) or from standing
+    to the bottom (a squat, a Romanian deadlift, a bench press, before it) travels the rep's range
+    of motion a second time, on another stretch of the track with noise of its own. Where the two
+    disagree by more than `rom_pair_max_dev_m` and `rom_pair_max_dev_fraction` of the range, one of
+    them was integrated through a misplaced anchor: the rep's velocity and range are withheld with
+    the reason (the rep counts). Otherwise the range is the two combined, each weighted by the
+    inverse of the noise its double integral gathers (white noise: variance as duration cubed).
+    The mean velocity stays the rise's own. Lowerings broken by a long gap, or cut by the end of
+    the recording, are not used."""
+    t, z = track.t_s, track.pos_z_wf_m
+    for r, w in zip(reps, windows):
+        t0, t1 = w.eccentric_start_s, w.eccentric_end_s
+        if not np.isfinite(r.rom_m) or t0 is None or t1 is None:
+            continue
+        t_lower, t_rise = t1 - t0, r.concentric_end_s - r.concentric_start_s
+        i0, i1 = (int(i) for i in np.searchsorted(t, [t0, t1]))
+        if t_lower <= 0 or t_rise <= 0 or i1 >= len(t) - 1 or (
+                track.long_gap is not None and track.long_gap[i0:i1 + 1].any()):
+            continue
+        depth = float(np.interp(t0, t, z) - np.interp(t1, t, z))
+        if abs(r.rom_m - depth) > max(settings.rom_pair_max_dev_m, settings.rom_pair_max_dev_fraction * r.rom_m):
+            r.quality.append(f"range of motion {r.rom_m:.2f} m, its lowering {depth:.2f} m: the track drifted "
+                             "here, velocity and range withheld; the rep is counted")
+            r.quality_grade = "poor"
+            r.mean_velocity_mps = r.peak_velocity_mps = r.rom_m = float("nan")
+            r.bar_drift_m = float("nan")
+            r.mean_velocity_uncertainty_mps = None
+            continue
+        w_rise, w_lower = t_rise ** -3.0, t_lower ** -3.0
+        r.rom_m = (w_rise * r.rom_m + w_lower * depth) / (w_rise + w_lower)
 
 
 def _withhold_inconsistent(reps: list[RepResult], max_dev: float = 0.35) -> None:
