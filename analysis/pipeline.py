@@ -156,9 +156,9 @@ def analyze(session: Session, settings: PipelineSettings = PipelineSettings(),
         if track.tilt_deg is None and windows:
             warnings.append("bar: its long axis was not found (no rests at rolls 8° or more apart, level on the "
                             "floor or in the rack): bar tilt is not measured")
+        _withhold_inconsistent(reps)
         if settings.rom_with_lowering:
             _rom_with_its_lowering(reps, windows, track, settings)
-        _withhold_inconsistent(reps)
         if not windows:
             warnings.append("no reps found in this session")
     else:
