@@ -243,8 +243,9 @@ def _rom_with_its_lowering(reps: list[RepResult], windows: list[RepWindow], trac
     them was integrated through a misplaced anchor: the rep's velocity and range are withheld with
     the reason (the rep counts). Otherwise the range is the two combined, each weighted by the
     inverse of the noise its double integral gathers (white noise: variance as duration cubed).
-    The mean velocity stays the rise's own. Lowerings broken by a long gap, or cut by the end of
-    the recording, are not used."""
+    The mean velocity stays the rise's own. Lowerings broken by a long gap, cut by the end of the
+    recording, or shorter than `min_concentric_s` (a sway at the lockout, a sample or two long,
+    taken for the lowering) are not used."""
     t, z = track.t_s, track.pos_z_wf_m
     for r, w in zip(reps, windows):
         t0, t1 = w.eccentric_start_s, w.eccentric_end_s
@@ -252,7 +253,7 @@ def _rom_with_its_lowering(reps: list[RepResult], windows: list[RepWindow], trac
             continue
         t_lower, t_rise = t1 - t0, r.concentric_end_s - r.concentric_start_s
         i0, i1 = (int(i) for i in np.searchsorted(t, [t0, t1]))
-        if t_lower <= 0 or t_rise <= 0 or i1 >= len(t) - 1 or (
+        if t_lower < settings.min_concentric_s or t_rise <= 0 or i1 >= len(t) - 1 or (
                 track.long_gap is not None and track.long_gap[i0:i1 + 1].any()):
             continue
         depth = float(np.interp(t0, t, z) - np.interp(t1, t, z))

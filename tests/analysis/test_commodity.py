@@ -360,7 +360,8 @@ def test_a_reps_range_is_combined_with_its_lowering_or_withheld_where_they_disag
     the track's lowering of the second rep is made to read 4 cm deeper, its range is the mean of
     0.55 and 0.59 m weighted by duration cubed (the noise a double integral gathers); where it is
     made 15 cm deeper, the rep's velocity and range are withheld with the reason, and the rep is
-    still counted. The other reps keep 0.55 m, and every mean velocity is the rise's own."""
+    still counted. The other reps keep 0.55 m, and every mean velocity is the rise's own. A
+    lowering found a sample or two long is no lowering, and is not used."""
     import copy
     from dataclasses import replace
 
@@ -394,6 +395,13 @@ def test_a_reps_range_is_combined_with_its_lowering_or_withheld_where_they_disag
             assert not np.isfinite(reps[1].rom_m) and not np.isfinite(reps[1].mean_velocity_mps)
             assert reps[1].quality_grade == "poor" and "lowering" in reps[1].quality[-1]
         assert reps[0].rom_m == pytest.approx(0.55, abs=0.01)
+    # a "lowering" of 0.02 s (a sway at the lockout, as found in a classic set) is not used: the
+    # rise stays as measured, its drift too
+    sway = [replace(x, eccentric_start_s=x.concentric_end_s + 0.3, eccentric_end_s=x.concentric_end_s + 0.32)
+            for x in windows]
+    reps = copy.deepcopy(res.reps)
+    _rom_with_its_lowering(reps, sway, track, PipelineSettings())
+    assert [r.rom_m for r in reps] == [r.rom_m for r in res.reps]
 
 
 def test_commodity_deadlift_ranges_narrow_with_their_lowerings(tmp_path):
