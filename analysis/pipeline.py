@@ -258,12 +258,7 @@ def _rom_with_its_lowering(reps: list[RepResult], windows: list[RepWindow], trac
             continue
         depth = float(np.interp(t0, t, z) - np.interp(t1, t, z))
         if abs(r.rom_m - depth) > max(settings.rom_pair_max_dev_m, settings.rom_pair_max_dev_fraction * r.rom_m):
-            r.quality.append(f"range of motion {r.rom_m:.2f} m, its lowering {depth:.2f} m: the track drifted "
-                             "here, velocity and range withheld; the rep is counted")
-            r.quality_grade = "poor"
-            r.mean_velocity_mps = r.peak_velocity_mps = r.rom_m = float("nan")
-            r.bar_drift_m = float("nan")
-            r.mean_velocity_uncertainty_mps = None
+            _withhold_bar_numbers(r, f"range of motion {r.rom_m:.2f} m, its lowering {depth:.2f} m")
             continue
         w_rise, w_lower = t_rise ** -3.0, t_lower ** -3.0
         r.rom_m = (w_rise * r.rom_m + w_lower * depth) / (w_rise + w_lower)
@@ -284,12 +279,17 @@ def _withhold_inconsistent(reps: list[RepResult], max_dev: float = 0.35) -> None
         med = float(np.median([r.rom_m for r in members]))
         for r in members:
             if abs(r.rom_m - med) > max_dev * med:
-                r.quality.append(f"range of motion {r.rom_m:.2f} m is far from the set's {med:.2f} m: the "
-                                 "track drifted here, velocity and range withheld; the rep is counted")
-                r.quality_grade = "poor"
-                r.mean_velocity_mps = r.peak_velocity_mps = r.rom_m = float("nan")
-                r.bar_drift_m = float("nan")
-                r.mean_velocity_uncertainty_mps = None
+                _withhold_bar_numbers(r, f"range of motion {r.rom_m:.2f} m is far from the set's {med:.2f} m")
+
+
+def _withhold_bar_numbers(r: RepResult, evidence: str) -> None:
+    """The rep's bar numbers were measured on a track that drifted (`evidence` says how it shows):
+    velocity, range and drift are withheld with the reason; the rep still counts."""
+    r.quality.append(f"{evidence}: the track drifted here, velocity and range withheld; the rep is counted")
+    r.quality_grade = "poor"
+    r.mean_velocity_mps = r.peak_velocity_mps = r.rom_m = float("nan")
+    r.bar_drift_m = float("nan")
+    r.mean_velocity_uncertainty_mps = None
 
 
 
