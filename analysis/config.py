@@ -327,6 +327,10 @@ class PipelineSettings:
     # (a Romanian deadlift's mean velocity got worse with it, 0.039 -> 0.045 m/s on the bench seeds),
     # how much a standing height may vary, and the turnarounds' prior speed errors
     closure_exercises: tuple[str, ...] = ("squat",)
+    closure_height_m: float = 0.05
+    closure_pinned_mps: float = 0.003
+    closure_anchor_mps: float = 0.03
+    closure_per_lost_s: float = 0.5  # m/s per second of data lost within 0.6 s of the turnaround
     # a rep's range of motion and its own lowering (pipeline._rom_with_its_lowering): combined; or,
     # further apart than the larger of these, the track drifted and the rep's numbers are withheld
     rom_with_lowering: bool = True
@@ -335,10 +339,6 @@ class PipelineSettings:
     # lifts whose bar is put on the floor between reps (bar.turnaround_holds: a pause there after
     # a long gap is pinned by where it lies)
     floor_exercises: tuple[str, ...] = ("deadlift", "sumo_deadlift", "trap_bar_deadlift")
-    closure_height_m: float = 0.05
-    closure_pinned_mps: float = 0.003
-    closure_anchor_mps: float = 0.03
-    closure_per_lost_s: float = 0.5  # m/s per second of data lost within 0.6 s of the turnaround
     # lumbar angles
     bar_axis_rest_s: float = 1.0  # rests this long show the bar level
     bar_axis_rest_spread_deg: float = 8.0  # how far apart in roll the rests must be to give the axis

@@ -166,6 +166,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     seq = _extrema(z, st.min_stroke_swing_m, track)
     gap = track.long_gap if track.long_gap is not None else np.zeros(len(z), bool)
     px = track.proxy_pos_m if track.proxy_pos_m is not None else z
+    received = track.valid & ~gap  # samples received, outside the gaps too long to integrate through
     # the set's typical stroke, on the proxy: a stroke that a long gap broke is judged by it
     clean = [k for k in range(len(seq) - 1)
              if seq[k][1] == -1 and seq[k + 1][1] == 1 and not gap[seq[k][0]:seq[k + 1][0] + 1].any()
@@ -205,7 +206,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
         nxt = int(np.searchsorted(rise_lo_s, t[i_hi]))
         last = nxt == len(rise_lo_s) or rise_lo_s[nxt] - t[i_hi] > settings.set_gap_s
         if last and track.valid[i_pk:i_hi + 1].all() and _stop_explained(
-                track.acc_z_wf_mps2, v, i_pk, i_hi, track.fs_hz, track.period_s, track.valid & ~gap) < st.min_stop_explained:
+                track.acc_z_wf_mps2, v, i_pk, i_hi, track.fs_hz, track.period_s, received) < st.min_stop_explained:
             continue
         # the data end while the bar still rises (at the top or just past it, where only the
         # recording's end follows): nothing shows a completed rep (with no turnaround after it
@@ -264,7 +265,7 @@ def find_reps(track: BarTrack, exercise: str, settings: PipelineSettings = Pipel
     reps = _place_broken(reps, t, gap, dur if dur is not None else 1.0)
     reps = sorted(reps + _reps_beside_their_counter_strokes(reps, seq, t, v, z, px, gap, dur, track.period_s,
                                                             exercise in ECCENTRIC_FIRST, st, min_rom), key=lambda r: r[3])
-    reps = sorted(reps + _reps_by_pattern(reps, t, track.acc_z_wf_mps2, track.valid & ~gap, track.fs_hz,
+    reps = sorted(reps + _reps_by_pattern(reps, t, track.acc_z_wf_mps2, received, track.fs_hz,
                                           exercise in ECCENTRIC_FIRST, st), key=lambda r: r[3])
     if dur is not None:
         reps = sorted(reps + _reps_lost_in_gaps(reps, t, gap, track.period_s, dur, partial,
